@@ -1,0 +1,86 @@
+// Package activities holds the actions playbooks call: one file per action
+// family, each a Temporal activity with one params struct and one result
+// struct, idempotent, and classifying its errors as retryable or not.
+package activities
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/aisoar/aisoar/playbooks"
+)
+
+// Options configures the actions with what they need from the config file.
+type Options struct {
+	HTTP   HTTPOptions
+	Logger *slog.Logger
+}
+
+// action is a registered action: its declared spec and the activity
+// function, registered under the action's name.
+type action struct {
+	spec playbooks.ActionSpec
+	fn   any
+}
+
+// Registry is the set of actions a worker runs and the linter knows.
+type Registry struct {
+	actions []action
+}
+
+// NewRegistry builds every action with its configuration.
+func NewRegistry(opts Options) *Registry {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	httpAction := newHTTPAction(opts.HTTP)
+	notify := &notifyAction{logger: opts.Logger}
+	return &Registry{actions: []action{
+		{httpSpec, httpAction.Run},
+		{notifySpec, notify.Run},
+		{setSpec, runSet},
+	}}
+}
+
+// Catalog returns the declared actions, for the linter.
+func (r *Registry) Catalog() playbooks.Catalog {
+	c := make(playbooks.Catalog, len(r.actions))
+	for _, a := range r.actions {
+		c[a.spec.Name] = a.spec
+	}
+	return c
+}
+
+// Specs returns the declared actions sorted by name, for documentation.
+func (r *Registry) Specs() []playbooks.ActionSpec {
+	specs := make([]playbooks.ActionSpec, len(r.actions))
+	for i, a := range r.actions {
+		specs[i] = a.spec
+	}
+	slices.SortFunc(specs, func(a, b playbooks.ActionSpec) int { return strings.Compare(a.Name, b.Name) })
+	return specs
+}
+
+// Register registers every action as an activity named after the action.
+func (r *Registry) Register(w worker.ActivityRegistry) {
+	for _, a := range r.actions {
+		w.RegisterActivityWithOptions(a.fn, activity.RegisterOptions{Name: a.spec.Name})
+	}
+}
+
+// Catalog returns the declared actions without configuring them; the
+// linter needs only their specs.
+func Catalog() playbooks.Catalog { return NewRegistry(Options{}).Catalog() }
+
+// IdempotencyKey identifies one step of one incident run. Retries of the
+// step share it, so a target that honours it applies the change once.
+func IdempotencyKey(ctx context.Context) string {
+	info := activity.GetInfo(ctx)
+	return fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
+}

@@ -1,0 +1,144 @@
+// Package workflows is the Temporal workflow that interprets a playbook for
+// one incident: its steps, approvals (a workflow Update with a validator),
+// the folding of repeated alerts (a signal), the status query, and the undo
+// saga when the incident is resolved. Code here is deterministic: no I/O, no
+// clock or randomness but the workflow API's.
+package workflows
+
+import (
+	"time"
+
+	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/playbooks"
+)
+
+// Names by which clients reach the workflow.
+const (
+	// WorkflowName is the workflow type.
+	WorkflowName = "Playbook"
+	// AlertSignal delivers a repeated alert to the open incident.
+	AlertSignal = "alert"
+	// DecisionUpdate carries an approver's Decision on a waiting step.
+	DecisionUpdate = "decide"
+	// ResolveUpdate closes the incident, running the undo steps first.
+	ResolveUpdate = "resolve"
+	// StatusQuery returns the incident's Status.
+	StatusQuery = "status"
+)
+
+// Input starts an incident.
+type Input struct {
+	Playbook playbooks.Playbook `json:"playbook"`
+	Alert    alerts.Alert       `json:"alert"`
+	// Roles maps each approver role to its members, as configured when the
+	// incident opened.
+	Roles map[string][]string `json:"roles"`
+	// RequestedBy is the person who asked for the incident, if any; under a
+	// two-person rule they may not approve.
+	RequestedBy string `json:"requested_by,omitempty"`
+}
+
+// Decision is an approver's answer to a step waiting for approval.
+type Decision struct {
+	Step     string `json:"step"`
+	Approver string `json:"approver"`
+	Approve  bool   `json:"approve"`
+	Reason   string `json:"reason,omitempty"`
+	// Via names the channel the decision came through (api, cli, slack).
+	Via string `json:"via,omitempty"`
+	// At is set by the workflow when it records the decision.
+	At time.Time `json:"at,omitzero"`
+}
+
+// DecisionResult is what the Update answers.
+type DecisionResult struct {
+	Step string `json:"step"`
+	// Outcome is approved, rejected, or waiting when a second approver is needed.
+	Outcome   string `json:"outcome"`
+	Approvals int    `json:"approvals"`
+	Needed    int    `json:"needed"`
+}
+
+// Resolution closes an incident.
+type Resolution struct {
+	By     string    `json:"by"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+}
+
+// Incident states.
+const (
+	StateRunning   = "running"
+	StateWaiting   = "waiting-approval"
+	StateContained = "contained"
+	StateFailed    = "failed"
+	StateResolving = "resolving"
+	StateResolved  = "resolved"
+)
+
+// Step states.
+const (
+	StepPending  = "pending"
+	StepRunning  = "running"
+	StepWaiting  = "waiting-approval"
+	StepDone     = "done"
+	StepSkipped  = "skipped"
+	StepRejected = "rejected"
+	StepFailed   = "failed"
+)
+
+// Approval outcomes.
+const (
+	OutcomeApproved = "approved"
+	OutcomeRejected = "rejected"
+	OutcomeWaiting  = "waiting"
+	OutcomeExpired  = "expired"
+)
+
+// Status is the incident as the status query and the workflow result show it.
+type Status struct {
+	ID           string       `json:"id"`
+	Playbook     string       `json:"playbook"`
+	Version      int          `json:"version"`
+	PlaybookHash string       `json:"playbook_hash"`
+	State        string       `json:"state"`
+	Alert        alerts.Alert `json:"alert"`
+	// AlertCount counts distinct alerts folded into the incident;
+	// Redeliveries counts the same alert sent again.
+	AlertCount   int                `json:"alert_count"`
+	Redeliveries int                `json:"redeliveries"`
+	FirstSeen    time.Time          `json:"first_seen"`
+	LastSeen     time.Time          `json:"last_seen"`
+	SourceStatus string             `json:"source_status"`
+	Steps        []*StepStatus      `json:"steps"`
+	OnFailure    []*StepStatus      `json:"on_failure,omitempty"`
+	Undo         []*StepStatus      `json:"undo,omitempty"`
+	Failure      *playbooks.Failure `json:"failure,omitempty"`
+	Resolution   *Resolution        `json:"resolution,omitempty"`
+}
+
+// StepStatus is one step's progress.
+type StepStatus struct {
+	ID     string `json:"id"`
+	Action string `json:"action,omitempty"`
+	// Group is the id of the parallel group the step belongs to.
+	Group    string          `json:"group,omitempty"`
+	State    string          `json:"state"`
+	Reason   string          `json:"reason,omitempty"`
+	Started  time.Time       `json:"started,omitzero"`
+	Ended    time.Time       `json:"ended,omitzero"`
+	Error    string          `json:"error,omitempty"`
+	Output   map[string]any  `json:"output,omitempty"`
+	Approval *ApprovalStatus `json:"approval,omitempty"`
+}
+
+// ApprovalStatus is the state of a step's approval.
+type ApprovalStatus struct {
+	Role      string     `json:"role"`
+	TwoPerson bool       `json:"two_person,omitempty"`
+	Message   string     `json:"message,omitempty"`
+	Deadline  time.Time  `json:"deadline"`
+	Escalated bool       `json:"escalated,omitempty"`
+	Decisions []Decision `json:"decisions,omitempty"`
+	Outcome   string     `json:"outcome"`
+}
