@@ -120,11 +120,19 @@ func (l *linter) indexSteps() {
 		}
 		l.steps[s.ID] = ref
 	}
-	for i := range l.pb.Steps {
-		walkSteps(fmt.Sprintf("steps[%d]", i), l.pb.Steps[i:i+1], func(p string, s *Step) {
-			index(p, s, stepRef{rank: i})
-		})
+	var indexAll func(prefix string, steps []Step, rank int)
+	indexAll = func(prefix string, steps []Step, rank int) {
+		for i := range steps {
+			r := rank
+			if r < 0 {
+				r = i
+			}
+			path := fmt.Sprintf("%s[%d]", prefix, i)
+			index(path, &steps[i], stepRef{rank: r})
+			indexAll(path+".parallel", steps[i].Parallel, r)
+		}
 	}
+	indexAll("steps", l.pb.Steps, -1)
 	for i := range l.pb.OnFailure {
 		index(fmt.Sprintf("on_failure[%d]", i), &l.pb.OnFailure[i], stepRef{rank: len(l.pb.Steps) + i, onFailure: true})
 	}
@@ -172,7 +180,7 @@ func (l *linter) action(path, name string, with map[string]any, sc scope) {
 		l.value(path+".with."+k, with[k], sc, nil)
 	}
 	catalog := l.c.opts.Catalog
-	if catalog == nil {
+	if catalog == nil || name == "" {
 		return
 	}
 	spec, ok := catalog[name]
@@ -241,7 +249,9 @@ func (l *linter) template(path, s string, sc scope, param *ParamSpec) {
 	}
 	segs, at, err := splitTemplate(s)
 	if err != nil {
-		l.errorAt(path, at, exprProblem{Line: 1, Message: err.Error()})
+		if sc.rank >= 0 {
+			l.errorAt(path, at, exprProblem{Line: 1, Message: err.Error()})
+		}
 		return
 	}
 	if src, whole := wholeExpr(segs); whole && param != nil {

@@ -1,9 +1,14 @@
 package playbooks
 
-// suggest returns the candidate closest to word by edit distance, or "" when
-// none is close enough to be the likely intent.
+// suggest returns the candidate closest to word, or "" when none is close
+// enough to be the likely intent: one edit away for short words, two for
+// longer ones.
 func suggest(word string, candidates []string) string {
-	best, bestDist := "", len(word)/2+2
+	limit := 1
+	if len(word) > 5 {
+		limit = 2
+	}
+	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if d := editDistance(word, c); d < bestDist && c != word {
 			best, bestDist = c, d
@@ -20,23 +25,29 @@ func didYouMean(word string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the Levenshtein distance between a and b, by bytes.
+// editDistance counts the insertions, deletions, substitutions and
+// transpositions of adjacent bytes that turn a into b (optimal string
+// alignment distance), so "titel" is one edit from "title".
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
