@@ -339,6 +339,9 @@ func (l *linter) references(path string, offset int, e *Expr, sc scope) {
 		return exprProblem{Line: loc.Line(), Col: loc.Column()}
 	}
 	celast.PostOrderVisit(native.Expr(), celast.NewExprVisitor(func(x celast.Expr) {
+		if sc.trigger && x.Kind() != celast.IdentKind {
+			return
+		}
 		switch x.Kind() {
 		case celast.IdentKind:
 			name := x.AsIdent()
