@@ -97,6 +97,9 @@ type incident struct {
 	seen       map[string]bool
 	alerts     workflow.ReceiveChannel
 	resolution *Resolution
+	// startSignalSeen is set once the signal that came with the start
+	// (SignalWithStart delivers the first alert twice) has been dropped.
+	startSignalSeen bool
 	// done lists the completed steps in completion order, for undo.
 	done []*playbooks.Step
 	// decisions receives the outcome of each approval, by step id.
@@ -183,6 +186,10 @@ func (inc *incident) registerHandlers(ctx workflow.Context) error {
 
 // fold records a repeated alert in the open incident.
 func (inc *incident) fold(ctx workflow.Context, a alerts.Alert) {
+	if a.ID == inc.input.Alert.ID && !inc.startSignalSeen {
+		inc.startSignalSeen = true
+		return
+	}
 	if inc.seen[a.ID] {
 		inc.status.Redeliveries++
 		return

@@ -303,6 +303,8 @@ func TestPlaybookRuns(t *testing.T) {
 			name:     "repeated alerts fold into the incident",
 			severity: 3,
 			script: func(t *testing.T, h *harness) {
+				// The start signal of SignalWithStart repeats the first alert.
+				h.at(time.Second, func() { h.env.SignalWorkflow(workflows.AlertSignal, extractionAlert(3)) })
 				second := extractionAlert(3)
 				second.ID = "a-2"
 				h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.AlertSignal, second) })

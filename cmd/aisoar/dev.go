@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/devserver"
+	"github.com/aisoar/aisoar/stack"
+	"github.com/aisoar/aisoar/webhooks"
+	"github.com/aisoar/aisoar/workflows"
+)
+
+// devSource is the alert source `aisoar dev` configures.
+const devSource = "dev"
+
+// devUser is the identity of the dev API token; it is in every dev role.
+const devUser = "analyst"
+
+func newDevCommand() *cobra.Command {
+	var (
+		dataDir    string
+		ephemeral  bool
+		listen     string
+		port, ui   int
+		configFile string
+	)
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything in one process: Temporal, the worker and the HTTP server",
+		Long: `Runs a complete aisoar on this machine with nothing else installed: an embedded
+Temporal server on a SQLite file (or in memory with --ephemeral), its Web UI,
+the worker and the HTTP API. It configures an alert source "dev" verified by a
+Standard Webhooks secret, and an API token for the user "analyst", who is in
+every approver role. Both secrets are kept in the data directory, so
+"aisoar alert send" and "aisoar approve" work from another terminal without flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), devOptions{dataDir, ephemeral, listen, port, ui, configFile})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "where the database and the dev secrets live")
+	f.BoolVar(&ephemeral, "ephemeral", false, "keep Temporal's state in memory; it is lost on exit")
+	f.StringVar(&listen, "listen", config.DefaultListen, "address of the HTTP API")
+	f.IntVar(&port, "temporal-port", 7233, "port of the embedded Temporal frontend (gRPC)")
+	f.IntVar(&ui, "ui-port", 8233, "port of the Temporal Web UI; -1 to disable it")
+	f.StringVar(&configFile, "config", "", "config file to use instead of the dev defaults (its temporal section is ignored)")
+	return cmd
+}
+
+type devOptions struct {
+	dataDir    string
+	ephemeral  bool
+	listen     string
+	port, ui   int
+	configFile string
+}
+
+func runDev(ctx context.Context, o devOptions) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	cfg, secretFile, tokenFile, err := devConfig(o)
+	if err != nil {
+		return err
+	}
+
+	temporal, err := devserver.Start(devserver.Options{
+		DatabasePath:     filepath.Join(o.dataDir, "temporal.db"),
+		Ephemeral:        o.ephemeral,
+		Namespace:        cfg.Temporal.Namespace,
+		Port:             o.port,
+		UIPort:           o.ui,
+		SearchAttributes: workflows.SearchAttributes(),
+		Logger:           logger,
+	})
+	if err != nil {
+		return fmt.Errorf("starting the embedded Temporal server: %w", err)
+	}
+	defer temporal.Stop()
+	cfg.Temporal.Address = temporal.FrontendAddress()
+
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: stack.Roles{Worker: true, Server: true}, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("HTTP API: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	state := devState{URL: url, Source: devSource, SecretFile: secretFile, TokenFile: tokenFile, UI: temporal.UIAddress()}
+	if err := writeDevState(o.dataDir, state); err != nil {
+		return err
+	}
+	printBanner(state, temporal.FrontendAddress(), len(s.Library.Playbooks()))
+	return serveHTTP(ctx, ln, s.Handler, logger)
+}
+
+// devConfig is the config `aisoar dev` runs with: the user's file, or
+// defaults with a dev source and token whose secrets live in the data dir.
+func devConfig(o devOptions) (cfg *config.Config, secretFile, tokenFile string, err error) {
+	if o.configFile != "" {
+		cfg, err = config.Load(o.configFile)
+		return cfg, "", "", err
+	}
+	secretFile, err = ensureSecretFile(o.dataDir, "dev-source.secret", webhooks.NewSecret)
+	if err != nil {
+		return nil, "", "", err
+	}
+	tokenFile, err = ensureSecretFile(o.dataDir, "dev-token.secret", newToken)
+	if err != nil {
+		return nil, "", "", err
+	}
+	roles := map[string][]string{}
+	for _, r := range []string{"soc", "soc-lead", "mlops", "data-science", "risk"} {
+		roles[r] = []string{devUser}
+	}
+	cfg = &config.Config{
+		Listen:    o.listen,
+		Roles:     roles,
+		APITokens: []config.APIToken{{User: devUser, Token: config.Secret{File: tokenFile}}},
+		Sources: map[string]config.Source{devSource: {
+			Verify: config.Verify{Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: secretFile}},
+		}},
+		Actions: config.Actions{HTTP: config.HTTPAction{AllowHosts: []string{"127.0.0.1:*", "localhost:*"}}},
+	}
+	cfg.ApplyDefaults()
+	return cfg, secretFile, tokenFile, cfg.Validate()
+}
+
+func printBanner(s devState, temporalAddr string, playbooks int) {
+	ui := s.UI
+	if ui == "" {
+		ui = "(disabled)"
+	}
+	fmt.Fprintf(os.Stderr, `
+aisoar dev is running. Stop it with Ctrl-C.
+
+  HTTP API:          %[1]s
+  Alert webhook:     %[1]s/v1/alerts/%[2]s   (Standard Webhooks secret in %[3]s)
+  API token:         %[4]s   (user %[5]q, in every approver role)
+  Temporal:          %[6]s
+  Temporal Web UI:   %[7]s
+  Playbooks loaded:  %[8]d
+
+Try it, in another terminal:
+
+  go run ./cmd/aisoar alert send --example model-extraction
+  go run ./cmd/aisoar incidents list
+  go run ./cmd/aisoar incidents show <incident>
+  go run ./cmd/aisoar approve <incident> <step>
+  go run ./cmd/aisoar resolve <incident>
+
+or with curl:
+
+  curl -H "Authorization: Bearer $(cat %[4]s)" %[1]s/v1/incidents
+
+`, s.URL, s.Source, s.SecretFile, s.TokenFile, devUser, temporalAddr, ui, playbooks)
+}
+
+// serveHTTP serves until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aisoar/aisoar/server"
+	"github.com/aisoar/aisoar/workflows"
+)
+
+func newIncidentsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "incidents", Short: "List and inspect incidents"}
+	var (
+		listAPI, showAPI apiFlags
+		state            string
+		asJSON           bool
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List incidents, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := listAPI.client()
+			if err != nil {
+				return err
+			}
+			var resp struct {
+				Incidents []server.IncidentSummary `json:"incidents"`
+			}
+			path := "/v1/incidents"
+			if state != "" {
+				path += "?state=" + url.QueryEscape(state)
+			}
+			if err := c.call("GET", path, nil, &resp); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), resp.Incidents)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "INCIDENT\tSTATE\tSEVERITY\tSOURCE\tASSET\tSTARTED")
+			for _, i := range resp.Incidents {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\n", i.ID, i.State, i.Severity, i.Source, i.Asset, i.Started.Local().Format(time.DateTime))
+			}
+			return w.Flush()
+		},
+	}
+	listAPI.register(list)
+	list.Flags().StringVar(&state, "state", "", "only incidents in this state (running, waiting-approval, contained, failed, resolved)")
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+
+	show := &cobra.Command{
+		Use:   "show INCIDENT",
+		Short: "Show an incident's steps, approvals and outputs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := showAPI.client()
+			if err != nil {
+				return err
+			}
+			var st workflows.Status
+			if err := c.call("GET", "/v1/incidents/"+args[0], nil, &st); err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), &st)
+			}
+			return printStatus(cmd.OutOrStdout(), &st)
+		},
+	}
+	showAPI.register(show)
+	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+// printStatus renders an incident for a terminal.
+func printStatus(out io.Writer, st *workflows.Status) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "Incident:\t%s\n", st.ID)
+	fmt.Fprintf(w, "Playbook:\t%s v%d (sha256 %.12s)\n", st.Playbook, st.Version, st.PlaybookHash)
+	fmt.Fprintf(w, "State:\t%s\n", st.State)
+	fmt.Fprintf(w, "Alert:\t%s (severity %d, %s, %s)\n", st.Alert.Title, st.Alert.Severity, st.Alert.Source, strings.Join(st.Alert.Techniques, " "))
+	fmt.Fprintf(w, "Alerts:\t%d (%d redelivered), first %s, last %s\n", st.AlertCount, st.Redeliveries,
+		st.FirstSeen.Local().Format(time.DateTime), st.LastSeen.Local().Format(time.DateTime))
+	if st.Failure != nil {
+		fmt.Fprintf(w, "Failed at:\t%s: %s\n", st.Failure.Step, st.Failure.Error)
+	}
+	if st.Resolution != nil {
+		fmt.Fprintf(w, "Resolved:\tby %s %s\n", st.Resolution.By, st.Resolution.Reason)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "STEP\tACTION\tSTATE\tDETAIL")
+	for _, group := range [][]*workflows.StepStatus{st.Steps, st.OnFailure, st.Undo} {
+		for _, s := range group {
+			id := s.ID
+			if s.Group != "" {
+				id = "  " + id
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", id, s.Action, s.State, stepDetail(s))
+		}
+	}
+	return w.Flush()
+}
+
+func stepDetail(s *workflows.StepStatus) string {
+	switch {
+	case s.Error != "":
+		return s.Error
+	case s.Approval != nil && s.Approval.Outcome == workflows.OutcomeWaiting:
+		return fmt.Sprintf("needs %s by %s: %s", s.Approval.Role, s.Approval.Deadline.Local().Format(time.TimeOnly), s.Approval.Message)
+	case s.Approval != nil && len(s.Approval.Decisions) > 0:
+		last := s.Approval.Decisions[len(s.Approval.Decisions)-1]
+		return fmt.Sprintf("%s by %s", s.Approval.Outcome, last.Approver)
+	case s.Reason != "":
+		return s.Reason
+	}
+	return ""
+}
+
+// newDecisionCommand builds `aisoar approve` or `aisoar reject`.
+func newDecisionCommand(approve bool) *cobra.Command {
+	var (
+		api    apiFlags
+		reason string
+	)
+	verb := "reject"
+	if approve {
+		verb = "approve"
+	}
+	cmd := &cobra.Command{
+		Use:   verb + " INCIDENT STEP",
+		Short: strings.ToUpper(verb[:1]) + verb[1:] + " a step that waits for approval",
+		Long: `Sends your decision on a waiting step. You act as the user of your API token;
+the incident refuses (and records nothing) when you are not in the step's
+approver role, already decided, or, under a two-person rule, asked for the incident.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !approve && reason == "" {
+				return fmt.Errorf("say why with --reason")
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			var result workflows.DecisionResult
+			body := map[string]any{"approve": approve, "reason": reason, "via": "cli"}
+			if err := c.call("POST", "/v1/incidents/"+args[0]+"/steps/"+url.PathEscape(args[1])+"/decision", body, &result); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "step %s: %s (%d of %d approvals)\n", result.Step, result.Outcome, result.Approvals, result.Needed)
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required to reject)")
+	return cmd
+}
+
+func newResolveCommand() *cobra.Command {
+	var (
+		api    apiFlags
+		reason string
+	)
+	cmd := &cobra.Command{
+		Use:   "resolve INCIDENT",
+		Short: "Resolve an incident: run its undo steps in reverse order and close it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			if err := c.call("POST", "/v1/incidents/"+args[0]+"/resolve", map[string]string{"reason": reason}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "incident %s is resolving; its undo steps run now\n", args[0])
+			return nil
+		},
+	}
+	api.register(cmd)
+	cmd.Flags().StringVar(&reason, "reason", "", "why the incident is closed")
+	return cmd
+}

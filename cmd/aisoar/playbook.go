@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aisoar/aisoar/activities"
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/playbooks"
+)
+
+func newPlaybookCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "playbook", Short: "Work with playbook files"}
+	var configFile string
+	validate := &cobra.Command{
+		Use:   "validate PATH...",
+		Short: "Lint playbooks: report every problem as file:line:col, exit 1 if any",
+		Long: `Loads each playbook file (or every *.yaml in each directory), checks its
+structure, its actions and their parameters, its step references, and compiles
+every CEL expression. All problems are reported at once, as file:line:col: message.
+With --config, approval roles are checked against the roles the config defines.
+Run it in CI beside your playbooks.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts := playbooks.CompilerOptions{Catalog: activities.Catalog()}
+			if configFile != "" {
+				cfg, err := config.Load(configFile)
+				if err != nil {
+					return err
+				}
+				opts.Roles = cfg.RoleNames()
+			}
+			compiler, err := playbooks.NewCompiler(opts)
+			if err != nil {
+				return err
+			}
+			lib, err := compiler.LoadLibrary(playbooks.LoadOptions{Paths: args})
+			if err != nil {
+				var diags playbooks.Diagnostics
+				if errors.As(err, &diags) {
+					fmt.Fprintln(cmd.OutOrStdout(), err)
+					return fmt.Errorf("%d problem(s)", len(diags))
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d playbook(s) OK\n", len(lib.Playbooks()))
+			return nil
+		},
+	}
+	validate.Flags().StringVar(&configFile, "config", "", "config file whose approver roles playbooks may use")
+	cmd.AddCommand(validate)
+	return cmd
+}
+
+func newActionsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "actions",
+		Short: "List the actions playbooks can use, with their parameters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for _, spec := range activities.NewRegistry(activities.Options{}).Specs() {
+				fmt.Fprintf(w, "%s\t%s\n", spec.Name, spec.Doc)
+				for _, p := range spec.Params {
+					req := ""
+					if p.Required {
+						req = " (required)"
+					}
+					fmt.Fprintf(w, "  %s\t%s%s: %s\n", p.Name, p.Type, req, p.Doc)
+				}
+				fmt.Fprintln(w)
+			}
+			return w.Flush()
+		},
+	}
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/stack"
+	"github.com/aisoar/aisoar/worker"
+)
+
+// productionFlags are the settings `aisoar server` and `aisoar worker`
+// share; flags override the config file.
+type productionFlags struct {
+	configFile string
+	address    string
+	namespace  string
+	taskQueue  string
+	logJSON    bool
+}
+
+func (p *productionFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&p.configFile, "config", "aisoar.yaml", "the config file")
+	f.StringVar(&p.address, "temporal-address", "", "Temporal frontend host:port (overrides temporal.address)")
+	f.StringVar(&p.namespace, "temporal-namespace", "", "Temporal namespace (overrides temporal.namespace)")
+	f.StringVar(&p.taskQueue, "task-queue", "", "task queue of the worker (overrides temporal.task_queue)")
+	f.BoolVar(&p.logJSON, "log-json", false, "log as JSON lines")
+}
+
+func (p *productionFlags) load() (*config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(p.configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	override := func(field *string, flag string) {
+		if flag != "" {
+			*field = flag
+		}
+	}
+	override(&cfg.Temporal.Address, p.address)
+	override(&cfg.Temporal.Namespace, p.namespace)
+	override(&cfg.Temporal.TaskQueue, p.taskQueue)
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if p.logJSON {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	return cfg, slog.New(h), nil
+}
+
+func newServerCommand() *cobra.Command {
+	var p productionFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the HTTP server (alert webhooks, incidents API) against an external Temporal",
+		Long: `Runs the HTTP role: it verifies and decodes alerts, starts incidents in Temporal,
+and serves the incidents and approvals API. Run "aisoar worker" beside it; run
+as many of each as load needs. The incident search attributes are registered
+on the namespace at start when they are missing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := p.load()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: stack.Roles{Server: true}, Logger: logger})
+			if err != nil {
+				return err
+			}
+			defer s.Stop()
+			registerSearchAttributes(ctx, s, cfg, logger)
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return err
+			}
+			logger.Info("aisoar server listening", "address", ln.Addr().String(), "temporal", cfg.Temporal.Address, "playbooks", len(s.Library.Playbooks()))
+			return serveHTTP(ctx, ln, s.Handler, logger)
+		},
+	}
+	p.register(cmd)
+	return cmd
+}
+
+// registerSearchAttributes adds the incident search attributes when they
+// are missing; failing to is logged, not fatal, since Temporal may be
+// starting too and the attributes may already be there.
+func registerSearchAttributes(ctx context.Context, s *stack.Stack, cfg *config.Config, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := worker.EnsureSearchAttributes(ctx, s.Client, cfg.Temporal.Namespace); err != nil {
+		logger.Warn("could not register the incident search attributes; incidents list filters need them", "error", err)
+	}
+}
+
+func newWorkerCommand() *cobra.Command {
+	var p productionFlags
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run the worker (playbook workflows and actions) against an external Temporal",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := p.load()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: stack.Roles{Worker: true}, Logger: logger})
+			if err != nil {
+				return err
+			}
+			defer s.Stop()
+			logger.Info("aisoar worker running", "temporal", cfg.Temporal.Address, "task_queue", cfg.Temporal.TaskQueue)
+			<-ctx.Done()
+			fmt.Fprintln(os.Stderr, "aisoar worker stopping")
+			return nil
+		},
+	}
+	p.register(cmd)
+	return cmd
+}

@@ -1,0 +1,138 @@
+// Package server is aisoar's HTTP face: alert webhooks with per-source
+// verification, the incidents and approvals API, and health checks.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/playbooks"
+)
+
+// temporalTimeout bounds each call to Temporal made while answering a
+// request, so a sender is told 503 rather than left hanging.
+const temporalTimeout = 10 * time.Second
+
+// Options are what the server needs.
+type Options struct {
+	Config   *config.Config
+	Library  *playbooks.Library
+	Temporal client.Client
+	Logger   *slog.Logger
+	// Now is the clock, for tests; default time.Now.
+	Now func() time.Time
+}
+
+// Server handles aisoar's HTTP API.
+type Server struct {
+	cfg      *config.Config
+	library  *playbooks.Library
+	temporal client.Client
+	sources  map[string]*source
+	tokens   *tokens
+	logger   *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+}
+
+// New builds the server, resolving the secrets the config names.
+func New(opts Options) (*Server, error) {
+	sources, err := buildSources(opts.Config.Sources)
+	if err != nil {
+		return nil, err
+	}
+	toks, err := buildTokens(opts.Config.APITokens)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      opts.Config,
+		library:  opts.Library,
+		temporal: opts.Temporal,
+		sources:  sources,
+		tokens:   toks,
+		logger:   opts.Logger,
+		now:      opts.Now,
+		mux:      http.NewServeMux(),
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	const incident = "/v1/incidents/{playbook}/{fingerprint}"
+	s.mux.HandleFunc("POST /v1/alerts/{source}", s.receiveAlert)
+	s.mux.HandleFunc("GET /v1/incidents", s.tokens.authenticated(s.listIncidents))
+	s.mux.HandleFunc("GET "+incident, s.tokens.authenticated(s.showIncident))
+	s.mux.HandleFunc("POST "+incident+"/steps/{step}/decision", s.tokens.authenticated(s.decide))
+	s.mux.HandleFunc("POST "+incident+"/resolve", s.tokens.authenticated(s.resolve))
+	s.mux.HandleFunc("GET /v1/playbooks", s.tokens.authenticated(s.listPlaybooks))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.ready)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// ready answers 200 when Temporal answers its health check.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		writeUnavailable(w, "Temporal is not reachable: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// temporalDown reports whether err means Temporal could not be reached, as
+// opposed to Temporal answering no.
+func temporalDown(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	if errors.As(err, &unavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(errors.Unwrap(err)) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// writeTemporalError answers a failed Temporal call: 503 when Temporal is
+// down, 404 when the incident does not exist, else 500.
+func (s *Server) writeTemporalError(w http.ResponseWriter, what string, err error) {
+	var notFound *serviceerror.NotFound
+	switch {
+	case temporalDown(err):
+		s.logger.Warn("temporal unavailable", "during", what, "error", err)
+		writeUnavailable(w, fmt.Sprintf("%s: Temporal is not reachable; retry later", what))
+	case errors.As(err, &notFound):
+		writeProblem(w, problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("%s: %v", what, err)})
+	default:
+		s.logger.Error("temporal call failed", "during", what, "error", err)
+		writeProblem(w, problem{Status: http.StatusInternalServerError, Detail: fmt.Sprintf("%s: %v", what, err)})
+	}
+}

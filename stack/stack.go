@@ -1,0 +1,162 @@
+// Package stack assembles aisoar's parts for one process: the playbook
+// library, the Temporal client, the worker and the HTTP server. `aisoar
+// dev`, `aisoar server`, `aisoar worker`, the end-to-end tests and the
+// benchmark all start aisoar through it, so they run the same wiring.
+package stack
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/aisoar/aisoar/activities"
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/server"
+	"github.com/aisoar/aisoar/worker"
+)
+
+// Roles says which parts a process runs.
+type Roles struct {
+	Worker bool
+	Server bool
+}
+
+// Options configures a stack.
+type Options struct {
+	Config *config.Config
+	Roles  Roles
+	Logger *slog.Logger
+	// Worker tunes the SDK worker.
+	Worker sdkworker.Options
+}
+
+// Stack is a running aisoar process.
+type Stack struct {
+	Library *playbooks.Library
+	Client  client.Client
+	// Handler is the HTTP API; nil without the server role.
+	Handler *server.Server
+	worker  sdkworker.Worker
+}
+
+// NewCompiler returns the compiler that checks playbooks against the
+// registered actions and the configured approver roles.
+func NewCompiler(cfg *config.Config) (*playbooks.Compiler, error) {
+	return playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog(), Roles: cfg.RoleNames()})
+}
+
+// LoadLibrary loads the playbooks the config names.
+func LoadLibrary(cfg *config.Config, compiler *playbooks.Compiler) (*playbooks.Library, error) {
+	return compiler.LoadLibrary(playbooks.LoadOptions{Builtin: cfg.UseBuiltinLibrary(), Paths: cfg.Playbooks})
+}
+
+// Start loads the playbooks, connects to Temporal lazily (so the server
+// answers 503 rather than failing while Temporal is down) and starts the
+// roles asked for.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	cfg := opts.Config
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	compiler, err := NewCompiler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := LoadLibrary(cfg, compiler)
+	if err != nil {
+		return nil, fmt.Errorf("loading playbooks:\n%w", err)
+	}
+	clientOpts, err := ClientOptions(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(clientOpts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Address, err)
+	}
+	s := &Stack{Library: lib, Client: c}
+	if opts.Roles.Worker {
+		actions := activities.NewRegistry(activities.Options{HTTP: activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts}, Logger: logger})
+		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
+		if err := s.worker.Start(); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("starting the worker on task queue %q at %s: %w", cfg.Temporal.TaskQueue, cfg.Temporal.Address, err)
+		}
+	}
+	if opts.Roles.Server {
+		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Temporal: c, Logger: logger})
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Stop stops the worker and closes the client.
+func (s *Stack) Stop() {
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	s.Client.Close()
+}
+
+// ClientOptions are the Temporal client settings the config describes.
+func ClientOptions(cfg *config.Config, logger *slog.Logger) (client.Options, error) {
+	opts := client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    log.NewStructuredLogger(logger.With("component", "temporal-client")),
+	}
+	if cfg.Temporal.APIKey.IsSet() {
+		key, err := cfg.Temporal.APIKey.Resolve()
+		if err != nil {
+			return opts, fmt.Errorf("temporal.api_key: %w", err)
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+	}
+	if t := cfg.Temporal.TLS; t != nil {
+		tlsConfig, err := clientTLS(t)
+		if err != nil {
+			return opts, fmt.Errorf("temporal.tls: %w", err)
+		}
+		opts.ConnectionOptions.TLS = tlsConfig
+	} else if cfg.Temporal.APIKey.IsSet() {
+		// API keys are only sent over TLS.
+		opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return opts, nil
+}
+
+func clientTLS(t *config.TLS) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("ca_file holds no PEM certificate")
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
