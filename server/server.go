@@ -106,17 +106,18 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 // temporalDown reports whether err means Temporal could not be reached, as
 // opposed to Temporal answering no.
 func temporalDown(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	if errors.As(err, &unavailable) || errors.Is(err, context.DeadlineExceeded) {
+	var (
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+	)
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	switch status.Code(errors.Unwrap(err)) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded:
-		return true
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch status.Code(e) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return true
+		}
 	}
 	return false
 }
