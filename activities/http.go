@@ -33,10 +33,10 @@ var httpSpec = playbooks.ActionSpec{
 
 // HTTPOptions configures the http action.
 type HTTPOptions struct {
-	// AllowHosts lists the hosts the action may call, as "host" or
-	// "host:port"; a "*." prefix matches subdomains and a ":*" suffix any
-	// port. Everything else is refused, so playbooks cannot be turned
-	// against internal services (SSRF).
+	// AllowHosts lists the hosts the action may call, as "host" (on the
+	// default ports 80 and 443) or "host:port"; a "*." prefix matches
+	// subdomains and a ":*" suffix any port. Everything else is refused, so
+	// playbooks cannot be turned against internal services (SSRF).
 	AllowHosts []string
 	// MaxResponseBytes bounds the response body kept in the step output;
 	// default 64 KiB.
@@ -108,14 +108,26 @@ func (a *httpAction) allowed(u *url.URL) error {
 	return fmt.Errorf("%w: %s is not in actions.http.allow_hosts of the config file", errNotAllowed, net.JoinHostPort(host, port))
 }
 
-// hostMatches matches host:port against an allowlist pattern.
+// hostMatches matches host:port against an allowlist pattern. A pattern
+// without a port allows only the default ports, so allowing "localhost"
+// does not open every service on it.
 func hostMatches(pattern, host, port string) bool {
 	patHost, patPort := pattern, ""
 	if h, p, err := net.SplitHostPort(pattern); err == nil {
 		patHost, patPort = h, p
 	}
-	if patPort != "" && patPort != "*" && patPort != port {
-		return false
+	// "[::1]" without a port: the brackets are not part of the host.
+	patHost = strings.TrimSuffix(strings.TrimPrefix(patHost, "["), "]")
+	switch patPort {
+	case "*":
+	case "":
+		if port != "80" && port != "443" {
+			return false
+		}
+	default:
+		if patPort != port {
+			return false
+		}
 	}
 	if suffix, ok := strings.CutPrefix(patHost, "*."); ok {
 		return strings.HasSuffix(strings.ToLower(host), "."+strings.ToLower(suffix))

@@ -1,0 +1,456 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLoadFull(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "full.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	builtin := false
+	want := &Config{
+		Listen: "0.0.0.0:9090",
+		Temporal: Temporal{
+			Address:   "temporal.internal:7233",
+			Namespace: "ai-security",
+			TaskQueue: "aisoar-prod",
+			TLS: &TLS{
+				CAFile:     "/etc/aisoar/temporal-ca.pem",
+				CertFile:   "/etc/aisoar/temporal.pem",
+				KeyFile:    "/etc/aisoar/temporal-key.pem",
+				ServerName: "temporal.internal",
+			},
+			APIKey: Secret{Env: "AISOAR_TEMPORAL_API_KEY"},
+		},
+		Playbooks:      []string{"/etc/aisoar/playbooks", "./local-playbooks"},
+		BuiltinLibrary: &builtin,
+		MaxBodyBytes:   262144,
+		Roles: map[string][]string{
+			"ai-oncall":     {"alice@example.com", "bob@example.com"},
+			"security-lead": {"carol@example.com"},
+		},
+		APITokens: []APIToken{
+			{User: "alice@example.com", Token: Secret{Env: "AISOAR_TOKEN_ALICE"}},
+			{User: "ci-bot", Token: Secret{File: "/run/secrets/aisoar-ci-token"}},
+		},
+		Sources: map[string]Source{
+			"llm-gateway": {
+				Verify: Verify{Type: VerifyStandardWebhooks, Secret: Secret{Env: "AISOAR_GATEWAY_WHSEC"}},
+				Decoder: Decoder{Type: DecoderGeneric, Mapping: map[string]string{
+					"id":             "event.id",
+					"rule":           "detection.rule_id",
+					"title":          "detection.name",
+					"severity":       "detection.severity",
+					"status":         "detection.status",
+					"time":           "event.timestamp",
+					"category":       "detection.category",
+					"techniques":     "detection.atlas_techniques",
+					"group_key":      "session.id",
+					"asset.model":    "request.model",
+					"asset.endpoint": "request.endpoint",
+					"asset.pipeline": "request.pipeline",
+					"asset.tenant":   "tenant.id",
+					"asset.key_id":   "auth.key_id",
+					"labels":         "event.labels",
+				}},
+			},
+			"guardrails_v2": {
+				Verify:  Verify{Type: VerifyBearer, Secret: Secret{File: "/run/secrets/guardrails-token"}},
+				Decoder: Decoder{Type: DecoderGeneric}, // the default
+			},
+		},
+		Actions: Actions{HTTP: HTTPAction{AllowHosts: []string{"*.example.com", "api.pagerduty.com:443", "127.0.0.1:*"}}},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Load(full.yaml) =\n%+v\nwant\n%+v", c, want)
+	}
+	if c.UseBuiltinLibrary() {
+		t.Error("UseBuiltinLibrary() = true, want false (builtin_library: false)")
+	}
+	if got, want := c.RoleNames(), []string{"ai-oncall", "security-lead"}; !slices.Equal(got, want) {
+		t.Errorf("RoleNames() = %v, want %v", got, want)
+	}
+}
+
+// TestFullCoversEveryField keeps testdata/full.yaml complete: a field
+// added to Config must be added there too.
+func TestFullCoversEveryField(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "full.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	set := map[string]bool{}
+	setFields(reflect.ValueOf(*c), "", set)
+	var missing []string
+	for _, f := range fields(reflect.TypeFor[Config](), "") {
+		if !set[f] {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("testdata/full.yaml does not set %s", strings.Join(missing, ", "))
+	}
+}
+
+var secretType = reflect.TypeFor[Secret]()
+
+// fields lists the settings of a config type by Go field path; a Secret
+// is one setting, since it is given as env or as file.
+func fields(t reflect.Type, path string) []string {
+	switch {
+	case t == secretType:
+		return []string{path}
+	case t.Kind() == reflect.Pointer, t.Kind() == reflect.Slice, t.Kind() == reflect.Map:
+		return fields(t.Elem(), path)
+	case t.Kind() == reflect.Struct:
+		var out []string
+		for i := range t.NumField() {
+			out = append(out, fields(t.Field(i).Type, strings.TrimPrefix(path+"."+t.Field(i).Name, "."))...)
+		}
+		return out
+	}
+	return []string{path}
+}
+
+// setFields records the settings of v that have a value, in any element of
+// a list or map.
+func setFields(v reflect.Value, path string, set map[string]bool) {
+	switch {
+	case v.Type() == secretType:
+		if v.Interface().(Secret).IsSet() {
+			set[path] = true
+		}
+	case v.Kind() == reflect.Pointer:
+		if !v.IsNil() {
+			if v.Elem().Kind() != reflect.Struct {
+				set[path] = true // a pointer to a scalar is set even to its zero value
+			}
+			setFields(v.Elem(), path, set)
+		}
+	case v.Kind() == reflect.Slice:
+		for i := range v.Len() {
+			setFields(v.Index(i), path, set)
+		}
+	case v.Kind() == reflect.Map:
+		for _, k := range v.MapKeys() {
+			setFields(v.MapIndex(k), path, set)
+		}
+	case v.Kind() == reflect.Struct:
+		for i := range v.NumField() {
+			setFields(v.Field(i), strings.TrimPrefix(path+"."+v.Type().Field(i).Name, "."), set)
+		}
+	default:
+		if !v.IsZero() {
+			set[path] = true
+		}
+	}
+}
+
+func TestParseEmpty(t *testing.T) {
+	for _, data := range []string{"", "# nothing configured yet\n"} {
+		c, err := Parse("aisoar.yaml", []byte(data))
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", data, err)
+		}
+		if c.Listen != DefaultListen || c.Temporal.Address != DefaultAddress {
+			t.Errorf("Parse(%q) = %+v, want the defaults", data, c)
+		}
+	}
+}
+
+// source is a valid source for the invalid-config cases to vary.
+const source = `
+sources:
+  gw:
+    verify:
+      type: bearer
+      secret: {env: GW_TOKEN}
+`
+
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear in the error
+	}{
+		{
+			name: "unknown key",
+			yaml: "listen: 127.0.0.1:8080\nlisten_addr: 0.0.0.0:80\n",
+			want: []string{"line 2", "listen_addr"},
+		},
+		{
+			name: "unknown nested key",
+			yaml: "sources:\n  gw:\n    verify:\n      type: bearer\n      secrets: {env: X}\n",
+			want: []string{"line 5", "secrets"},
+		},
+		{
+			name: "wrong type",
+			yaml: "max_body_bytes: lots\n",
+			want: []string{"line 1", "lots"},
+		},
+		{
+			name: "bad listen",
+			yaml: "listen: \"8080\"\n",
+			want: []string{`listen: "8080" is not host:port`},
+		},
+		{
+			name: "negative max body",
+			yaml: "max_body_bytes: -1\n",
+			want: []string{"max_body_bytes must be positive"},
+		},
+		{
+			name: "missing verify type",
+			yaml: "sources:\n  gw:\n    decoder: {type: generic}\n",
+			want: []string{"sources.gw.verify.type is required", "standard-webhooks", "bearer"},
+		},
+		{
+			name: "unknown verify type",
+			yaml: "sources:\n  gw:\n    verify: {type: hmac, secret: {env: X}}\n",
+			want: []string{`sources.gw.verify.type "hmac" is unknown`},
+		},
+		{
+			name: "missing secret",
+			yaml: "sources:\n  gw:\n    verify: {type: standard-webhooks}\n",
+			want: []string{"sources.gw.verify.secret needs env or file"},
+		},
+		{
+			name: "bad source name",
+			yaml: "sources:\n  LLM Gateway:\n    verify: {type: bearer, secret: {env: X}}\n",
+			want: []string{"sources.LLM Gateway: a source name must be lowercase"},
+		},
+		{
+			name: "unknown decoder type",
+			yaml: source + "    decoder: {type: splunk}\n",
+			want: []string{`sources.gw.decoder.type "splunk" is unknown`},
+		},
+		{
+			name: "unknown mapping field",
+			yaml: source + "    decoder:\n      mapping: {asset.owner: team}\n",
+			want: []string{`sources.gw.decoder.mapping: "asset.owner" is not an alert field`, "asset.tenant"},
+		},
+		{
+			name: "role with no members",
+			yaml: "roles:\n  soc: []\n",
+			want: []string{"roles.soc: a role needs at least one member"},
+		},
+		{
+			name: "role left empty",
+			yaml: "roles:\n  soc:\n",
+			want: []string{"roles.soc: a role needs at least one member"},
+		},
+		{
+			name: "api token without user",
+			yaml: "api_tokens:\n  - token: {env: T}\n",
+			want: []string{"api_tokens[0]: user is required"},
+		},
+		{
+			name: "api token without secret",
+			yaml: "api_tokens:\n  - user: alice\n  - user: bob\n    token: {file: /t}\n",
+			want: []string{"api_tokens[0]: token needs env or file"},
+		},
+		{
+			name: "tls cert without key",
+			yaml: "temporal:\n  tls: {cert_file: /c.pem}\n",
+			want: []string{"temporal.tls: cert_file and key_file go together"},
+		},
+		{
+			name: "tls key without cert",
+			yaml: "temporal:\n  tls: {key_file: /k.pem}\n",
+			want: []string{"temporal.tls: cert_file and key_file go together"},
+		},
+		{
+			name: "two problems are both reported",
+			yaml: "listen: nowhere\nroles:\n  soc: []\n",
+			want: []string{`listen: "nowhere" is not host:port`, "roles.soc: a role needs at least one member"},
+		},
+		{
+			name: "every problem is reported",
+			yaml: `
+listen: localhost
+temporal:
+  tls: {cert_file: /c.pem}
+max_body_bytes: -5
+roles:
+  soc: []
+api_tokens:
+  - {}
+sources:
+  Bad:
+    verify: {type: bearer}
+  gw:
+    decoder:
+      type: generic
+      mapping: {owner: x}
+`,
+			want: []string{
+				`listen: "localhost" is not host:port`,
+				"temporal.tls",
+				"max_body_bytes",
+				"roles.soc",
+				"api_tokens[0]: user is required",
+				"api_tokens[0]: token needs env or file",
+				"sources.Bad: a source name",
+				"sources.Bad.verify.secret",
+				"sources.gw.verify.type is required",
+				`"owner" is not an alert field`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("aisoar.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("Parse succeeded, want an error mentioning %q", tt.want)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "aisoar.yaml: ") {
+				t.Errorf("error %q does not start with the file name", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error does not mention %q:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aisoar.yaml")
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("Load of a missing file: error %v, want one naming %s", err, path)
+	}
+}
+
+func TestSecretResolve(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(secretFile, []byte("  s3cret-from-file\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missingFile := filepath.Join(dir, "absent")
+	t.Setenv("AISOAR_TEST_SECRET", "s3cret-from-env")
+	t.Setenv("AISOAR_TEST_EMPTY", "")
+	t.Setenv("AISOAR_TEST_UNSET", "")
+	os.Unsetenv("AISOAR_TEST_UNSET") // t.Setenv restores it after the test
+
+	tests := []struct {
+		name    string
+		secret  Secret
+		want    string
+		wantErr string // "" means no error
+	}{
+		{name: "env", secret: Secret{Env: "AISOAR_TEST_SECRET"}, want: "s3cret-from-env"},
+		{name: "env unset", secret: Secret{Env: "AISOAR_TEST_UNSET"}, wantErr: "environment variable AISOAR_TEST_UNSET is not set"},
+		{name: "env empty", secret: Secret{Env: "AISOAR_TEST_EMPTY"}, wantErr: "AISOAR_TEST_EMPTY"},
+		{name: "file is trimmed", secret: Secret{File: secretFile}, want: "s3cret-from-file"},
+		{name: "missing file", secret: Secret{File: missingFile}, wantErr: missingFile},
+		{name: "env wins over file", secret: Secret{Env: "AISOAR_TEST_SECRET", File: secretFile}, want: "s3cret-from-env"},
+		{name: "neither", secret: Secret{}, wantErr: "set env or file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.secret.IsSet(); got != (tt.secret != Secret{}) {
+				t.Errorf("IsSet() = %t", got)
+			}
+			got, err := tt.secret.Resolve()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve() = %q, %v; want an error mentioning %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("Resolve() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Config
+		want Config
+	}{
+		{
+			name: "empty",
+			in:   Config{},
+			want: Config{
+				Listen:       DefaultListen,
+				Temporal:     Temporal{Address: DefaultAddress, Namespace: DefaultNamespace, TaskQueue: DefaultTaskQueue},
+				MaxBodyBytes: DefaultMaxBodyBytes,
+			},
+		},
+		{
+			name: "set values are kept",
+			in: Config{
+				Listen:       ":9000",
+				Temporal:     Temporal{Address: "t:1", Namespace: "ns", TaskQueue: "q"},
+				MaxBodyBytes: 10,
+			},
+			want: Config{
+				Listen:       ":9000",
+				Temporal:     Temporal{Address: "t:1", Namespace: "ns", TaskQueue: "q"},
+				MaxBodyBytes: 10,
+			},
+		},
+		{
+			name: "source decoders default to generic",
+			in: Config{Sources: map[string]Source{
+				"a": {},
+				"b": {Decoder: Decoder{Type: "other", Mapping: map[string]string{"id": "x"}}},
+			}},
+			want: Config{
+				Listen:       DefaultListen,
+				Temporal:     Temporal{Address: DefaultAddress, Namespace: DefaultNamespace, TaskQueue: DefaultTaskQueue},
+				MaxBodyBytes: DefaultMaxBodyBytes,
+				Sources: map[string]Source{
+					"a": {Decoder: Decoder{Type: DecoderGeneric}},
+					"b": {Decoder: Decoder{Type: "other", Mapping: map[string]string{"id": "x"}}},
+				},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.in
+			c.ApplyDefaults()
+			if !reflect.DeepEqual(c, tt.want) {
+				t.Errorf("ApplyDefaults() =\n%+v\nwant\n%+v", c, tt.want)
+			}
+		})
+	}
+}
+
+func TestUseBuiltinLibrary(t *testing.T) {
+	yes, no := true, false
+	tests := []struct {
+		name string
+		set  *bool
+		want bool
+	}{
+		{"left out", nil, true},
+		{"true", &yes, true},
+		{"false", &no, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Config{BuiltinLibrary: tt.set}
+			if got := c.UseBuiltinLibrary(); got != tt.want {
+				t.Errorf("UseBuiltinLibrary() = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
