@@ -125,6 +125,7 @@ func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Al
 		client.StartWorkflowOptions{
 			TaskQueue:             s.cfg.Temporal.TaskQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			TypedSearchAttributes: workflows.StartSearchAttributes(&input),
 		}, workflows.WorkflowName, input)
 }
 

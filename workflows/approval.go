@@ -16,7 +16,7 @@ import (
 func (inc *incident) awaitApproval(ctx workflow.Context, s *playbooks.Step, st *StepStatus) (bool, string) {
 	a := s.Approval
 	inc.refreshVars(ctx)
-	message, err := inc.compiled.RenderString(a.Message, &inc.vars)
+	message, err := inc.compiled.RenderString(a.Message, inc.vars)
 	if err != nil {
 		message = fmt.Sprintf("%s (message could not be rendered: %v)", a.Message, err)
 	}
@@ -172,7 +172,7 @@ func (inc *incident) resolve(ctx workflow.Context) {
 		st := &StepStatus{ID: undo.ID, Action: undo.Action, State: StepRunning, Started: workflow.Now(ctx)}
 		inc.status.Undo = append(inc.status.Undo, st)
 		inc.refreshVars(ctx)
-		params, err := inc.compiled.RenderParams(undo.With, &inc.vars)
+		params, err := inc.compiled.RenderParams(undo.With, inc.vars)
 		var output map[string]any
 		if err == nil {
 			err = workflow.ExecuteActivity(activityContext(ctx, undo, undo.ID), undo.Action, params).Get(ctx, &output)

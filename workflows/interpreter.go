@@ -61,7 +61,6 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	if err := inc.registerHandlers(ctx); err != nil {
 		return nil, err
 	}
-	inc.upsertSearchAttributes(ctx)
 
 	if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
 		inc.fail(ctx, failed)
@@ -93,7 +92,7 @@ type incident struct {
 	input      Input
 	status     *Status
 	steps      map[string]*StepStatus
-	vars       playbooks.Vars
+	vars       *playbooks.Vars
 	seen       map[string]bool
 	alerts     workflow.ReceiveChannel
 	resolution *Resolution
@@ -135,10 +134,8 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 		alerts:    workflow.GetSignalChannel(ctx, AlertSignal),
 		decisions: map[string]*ApprovalStatus{},
 	}
-	inc.vars = playbooks.Vars{
-		Alert:    &inc.input.Alert,
-		Playbook: playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash},
-	}
+	inc.vars = playbooks.NewVars(&inc.input.Alert)
+	inc.vars.SetPlaybook(playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash})
 	var add func(group string, steps []playbooks.Step) []*StepStatus
 	add = func(group string, steps []playbooks.Step) []*StepStatus {
 		var list []*StepStatus
@@ -227,35 +224,6 @@ func (inc *incident) setState(ctx workflow.Context, state string) {
 	}
 }
 
-func (inc *incident) upsertSearchAttributes(ctx workflow.Context) {
-	a := &inc.input.Alert
-	updates := []temporal.SearchAttributeUpdate{
-		SearchPlaybook.ValueSet(inc.input.Playbook.ID),
-		SearchSource.ValueSet(a.Source),
-		SearchSeverity.ValueSet(a.Severity),
-		SearchStatus.ValueSet(inc.status.State),
-	}
-	if len(a.Techniques) > 0 {
-		updates = append(updates, SearchTechniques.ValueSet(a.Techniques))
-	}
-	if asset := assetName(&a.Asset); asset != "" {
-		updates = append(updates, SearchAsset.ValueSet(asset))
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Warn("could not record search attributes", "error", err)
-	}
-}
-
-// assetName is the most specific name the alert gives its asset.
-func assetName(a *alerts.Asset) string {
-	for _, name := range []string{a.Model, a.Endpoint, a.Pipeline, a.KeyID, a.Tenant} {
-		if name != "" {
-			return name
-		}
-	}
-	return ""
-}
-
 // stepFailure is a step that failed for good and stopped the playbook.
 type stepFailure struct {
 	step string
@@ -280,7 +248,7 @@ func (inc *incident) runStep(ctx workflow.Context, s *playbooks.Step, failure *p
 		return nil
 	}
 	inc.refreshVars(ctx)
-	run, err := inc.compiled.Condition(s.When, &inc.vars)
+	run, err := inc.compiled.Condition(s.When, inc.vars)
 	if err != nil {
 		return inc.finish(ctx, s, st, nil, fmt.Errorf("condition: %w", err))
 	}
@@ -299,7 +267,7 @@ func (inc *incident) runStep(ctx workflow.Context, s *playbooks.Step, failure *p
 		return inc.runParallel(ctx, s, st, failure)
 	}
 	inc.refreshVars(ctx)
-	params, err := inc.compiled.RenderParams(s.With, &inc.vars)
+	params, err := inc.compiled.RenderParams(s.With, inc.vars)
 	if err != nil {
 		return inc.finish(ctx, s, st, nil, fmt.Errorf("parameters: %w", err))
 	}
@@ -377,20 +345,20 @@ func (inc *incident) skip(ctx workflow.Context, s *playbooks.Step, st *StepStatu
 // refreshVars brings the incident and clock variables up to date before an
 // evaluation.
 func (inc *incident) refreshVars(ctx workflow.Context) {
-	inc.vars.Now = workflow.Now(ctx)
-	inc.vars.Incident = playbooks.IncidentInfo{
+	inc.vars.SetNow(workflow.Now(ctx))
+	inc.vars.SetIncident(playbooks.IncidentInfo{
 		ID:         inc.status.ID,
 		AlertCount: int64(inc.status.AlertCount),
 		FirstSeen:  inc.status.FirstSeen,
 		LastSeen:   inc.status.LastSeen,
-	}
+	})
 }
 
 // fail runs the on_failure handlers after a step failed for good.
 func (inc *incident) fail(ctx workflow.Context, f *stepFailure) {
 	failure := &playbooks.Failure{Step: f.step, Error: errorMessage(f.err)}
 	inc.status.Failure = failure
-	inc.vars.Failure = *failure
+	inc.vars.SetFailure(*failure)
 	inc.setState(ctx, StateFailed)
 	for _, s := range inc.status.Steps {
 		if s.State == StepPending {

@@ -92,8 +92,10 @@ func recordHistories(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := "replay/" + sc.name
-		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: queue},
-			workflows.WorkflowName, workflows.Input{Playbook: pb, Alert: extractionAlert(sc.severity), Roles: roles})
+		input := workflows.Input{Playbook: pb, Alert: extractionAlert(sc.severity), Roles: roles}
+		run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+			ID: id, TaskQueue: queue, TypedSearchAttributes: workflows.StartSearchAttributes(&input),
+		}, workflows.WorkflowName, input)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package workflows
 import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/aisoar/aisoar/alerts"
 )
 
 // Search attributes every incident carries, so the Temporal UI and
@@ -27,4 +29,33 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		SearchAsset.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SearchStatus.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
+}
+
+// StartSearchAttributes are the search attributes an incident starts with;
+// the workflow updates the status as it goes.
+func StartSearchAttributes(in *Input) temporal.SearchAttributes {
+	a := &in.Alert
+	updates := []temporal.SearchAttributeUpdate{
+		SearchPlaybook.ValueSet(in.Playbook.ID),
+		SearchSource.ValueSet(a.Source),
+		SearchSeverity.ValueSet(a.Severity),
+		SearchStatus.ValueSet(StateRunning),
+	}
+	if len(a.Techniques) > 0 {
+		updates = append(updates, SearchTechniques.ValueSet(a.Techniques))
+	}
+	if asset := assetName(&a.Asset); asset != "" {
+		updates = append(updates, SearchAsset.ValueSet(asset))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
+
+// assetName is the most specific name the alert gives its asset.
+func assetName(a *alerts.Asset) string {
+	for _, name := range []string{a.Model, a.Endpoint, a.Pipeline, a.KeyID, a.Tenant} {
+		if name != "" {
+			return name
+		}
+	}
+	return ""
 }

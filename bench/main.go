@@ -1,0 +1,323 @@
+// Command bench measures aisoar against bare Temporal on the same embedded
+// server, in one run: (a) N workflows of K no-op activities started directly
+// with the SDK; (b) N signed alerts posted to the webhook, each opening an
+// incident whose playbook runs K no-op actions. It prints the throughput of
+// each and their ratio, and the p50/p99 latency from start (or alert) to the
+// first action. Times come from the workflow histories, so both sides are
+// measured the same way.
+//
+//	go run ./bench -n 300 -k 5 -c 16
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/devserver"
+	"github.com/aisoar/aisoar/stack"
+	"github.com/aisoar/aisoar/webhooks"
+	"github.com/aisoar/aisoar/workflows"
+)
+
+func main() {
+	n := flag.Int("n", 300, "workflows (alerts) per side")
+	k := flag.Int("k", 5, "no-op actions per workflow")
+	c := flag.Int("c", 16, "concurrent starters (webhook senders)")
+	rounds := flag.Int("rounds", 3, "rounds; each runs both sides, alternating which goes first")
+	flag.Parse()
+	if err := run(*n, *k, *c, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one side's measurement.
+type result struct {
+	name       string
+	elapsed    time.Duration
+	throughput float64 // workflows whose K actions finished, per second
+	p50, p99   time.Duration
+}
+
+func run(n, k, concurrency, rounds int) error {
+	logger := slog.New(slog.DiscardHandler)
+	srv, err := devserver.Start(devserver.Options{Ephemeral: true, UIPort: -1, SearchAttributes: workflows.SearchAttributes(), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	workerOpts := sdkworker.Options{MaxConcurrentActivityExecutionSize: 200, MaxConcurrentWorkflowTaskExecutionSize: 200}
+
+	dir, err := os.MkdirTemp("", "aisoar-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg, secret, err := benchConfig(dir, srv, k)
+	if err != nil {
+		return err
+	}
+	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Roles: stack.Roles{Worker: true, Server: true}, Logger: logger, Worker: workerOpts})
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+	api := httptest.NewServer(s.Handler)
+	defer api.Close()
+
+	fmt.Printf("n=%d workflows, k=%d actions each, %d concurrent starters, one embedded Temporal (SQLite in memory)\n\n", n, k, concurrency)
+	fmt.Printf("%-6s %-14s %12s %14s %12s %12s\n", "round", "", "elapsed", "workflows/s", "first p50", "first p99")
+	var bares, ours []result
+	for round := range rounds {
+		sides := []func() (result, error){
+			func() (result, error) { return runBare(s.Client, round, n, k, concurrency, workerOpts) },
+			func() (result, error) { return runAisoar(s.Client, api.URL, secret, round, n, k, concurrency) },
+		}
+		if round%2 == 1 {
+			slices.Reverse(sides)
+		}
+		for _, side := range sides {
+			r, err := side()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-6d %-14s %12s %14.1f %12s %12s\n", round+1, r.name, r.elapsed.Round(time.Millisecond), r.throughput, r.p50.Round(time.Millisecond/10), r.p99.Round(time.Millisecond/10))
+			if r.name == bareName {
+				bares = append(bares, r)
+			} else {
+				ours = append(ours, r)
+			}
+		}
+	}
+	throughput := func(r result) float64 { return r.throughput }
+	p50 := func(r result) float64 { return float64(r.p50) }
+	p99 := func(r result) float64 { return float64(r.p99) }
+	fmt.Printf("\naisoar / bare, medians over %d rounds: throughput %.2f× (target ≥ 0.80×), first-action p50 %.2f×, p99 %.2f× (target ≤ 1.25×)\n",
+		rounds, median(ours, throughput)/median(bares, throughput), median(ours, p50)/median(bares, p50), median(ours, p99)/median(bares, p99))
+	return nil
+}
+
+const bareName = "bare Temporal"
+
+func median(rs []result, metric func(result) float64) float64 {
+	values := make([]float64, len(rs))
+	for i, r := range rs {
+		values[i] = metric(r)
+	}
+	slices.Sort(values)
+	return values[len(values)/2]
+}
+
+// benchConfig writes a K-step playbook of no-op set actions and a source.
+func benchConfig(dir string, srv *devserver.Server, k int) (*config.Config, string, error) {
+	secret, err := webhooks.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte(secret), 0o600); err != nil {
+		return nil, "", err
+	}
+	playbook := "id: bench\nversion: 1\nauto_resolve_after: 1s\ntrigger:\n  when: alert.category == \"bench\" && alert.severity >= 1\nsteps:\n"
+	for i := range k {
+		playbook += fmt.Sprintf("  - id: s%d\n    action: set\n    with: {values: {model: \"${{ alert.asset.model }}\"}}\n", i)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "playbooks", "bench.yaml"), []byte(playbook), 0o644); err != nil {
+		return nil, "", err
+	}
+	builtin := false
+	cfg := &config.Config{
+		Temporal:       config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace()},
+		Playbooks:      []string{filepath.Join(dir, "playbooks")},
+		BuiltinLibrary: &builtin,
+		Sources: map[string]config.Source{"bench": {Verify: config.Verify{
+			Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: filepath.Join(dir, "secret")}}}},
+	}
+	cfg.ApplyDefaults()
+	return cfg, secret, cfg.Validate()
+}
+
+// bareWorkflow runs k no-op activities in sequence, as the playbook does.
+func bareWorkflow(ctx workflow.Context, k int) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	for range k {
+		if err := workflow.ExecuteActivity(ctx, "bare_noop").Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func noop(context.Context) error { return nil }
+
+func runBare(c client.Client, round, n, k, concurrency int, opts sdkworker.Options) (result, error) {
+	queue := fmt.Sprintf("bare-%d", round)
+	w := sdkworker.New(c, queue, opts)
+	w.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: "Bare"})
+	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: "bare_noop"})
+	if err := w.Start(); err != nil {
+		return result{}, err
+	}
+	defer w.Stop()
+	ids := make([]string, n)
+	starts := make([]time.Time, n)
+	begin := time.Now()
+	err := parallel(n, concurrency, func(i int) error {
+		ids[i] = fmt.Sprintf("bare-%d-%d", round, i)
+		starts[i] = time.Now()
+		_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: ids[i], TaskQueue: queue}, "Bare", k)
+		return err
+	})
+	if err != nil {
+		return result{}, err
+	}
+	if err := waitClosed(c, ids, concurrency); err != nil {
+		return result{}, err
+	}
+	return measure(c, bareName, ids, starts, begin, k)
+}
+
+func runAisoar(c client.Client, url, secret string, round, n, k, concurrency int) (result, error) {
+	signer, err := webhooks.NewStandardWebhooks(secret)
+	if err != nil {
+		return result{}, err
+	}
+	ids := make([]string, n)
+	starts := make([]time.Time, n)
+	begin := time.Now()
+	err = parallel(n, concurrency, func(i int) error {
+		body, _ := json.Marshal(map[string]any{
+			"id": fmt.Sprintf("alert-%d-%d", round, i), "rule": "bench", "category": "bench", "severity": 3,
+			"asset": map[string]any{"model": fmt.Sprintf("model-%d-%d", round, i)},
+		})
+		req, _ := http.NewRequest(http.MethodPost, url+"/v1/alerts/bench", bytes.NewReader(body))
+		signer.SetHeaders(req.Header, fmt.Sprintf("msg-%d-%d", round, i), time.Now(), body)
+		starts[i] = time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		var answer struct {
+			Alerts []struct {
+				Incidents []struct{ ID string } `json:"incidents"`
+			} `json:"alerts"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusAccepted || len(answer.Alerts[0].Incidents) != 1 {
+			return fmt.Errorf("alert %d: status %d, %v", i, resp.StatusCode, err)
+		}
+		ids[i] = answer.Alerts[0].Incidents[0].ID
+		return nil
+	})
+	if err != nil {
+		return result{}, err
+	}
+	// Incidents auto-resolve a second after their last action; waiting for
+	// them to close only makes sure every history is complete.
+	if err := waitClosed(c, ids, concurrency); err != nil {
+		return result{}, err
+	}
+	return measure(c, "aisoar", ids, starts, begin, k)
+}
+
+// waitClosed waits for every workflow to complete.
+func waitClosed(c client.Client, ids []string, concurrency int) error {
+	return parallel(len(ids), concurrency, func(i int) error {
+		return c.GetWorkflow(context.Background(), ids[i], "").Get(context.Background(), nil)
+	})
+}
+
+// measure reads each workflow's history: the first ActivityTaskStarted
+// gives the first-action latency, the k-th ActivityTaskCompleted the end.
+func measure(c client.Client, name string, ids []string, starts []time.Time, begin time.Time, k int) (result, error) {
+	latencies := make([]time.Duration, len(ids))
+	ends := make([]time.Time, len(ids))
+	err := parallel(len(ids), 8, func(i int) error {
+		iter := c.GetWorkflowHistory(context.Background(), ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		completed := 0
+		for iter.HasNext() {
+			e, err := iter.Next()
+			if err != nil {
+				return err
+			}
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				if latencies[i] == 0 {
+					latencies[i] = e.GetEventTime().AsTime().Sub(starts[i])
+				}
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				if completed++; completed == k {
+					ends[i] = e.GetEventTime().AsTime()
+				}
+			}
+		}
+		if ends[i].IsZero() {
+			return fmt.Errorf("%s: %d of %d actions completed", ids[i], completed, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return result{}, err
+	}
+	elapsed := slices.MaxFunc(ends, func(a, b time.Time) int { return a.Compare(b) }).Sub(begin)
+	slices.Sort(latencies)
+	return result{
+		name:       name,
+		elapsed:    elapsed,
+		throughput: float64(len(ids)) / elapsed.Seconds(),
+		p50:        latencies[len(latencies)*50/100],
+		p99:        latencies[min(len(latencies)-1, len(latencies)*99/100)],
+	}, nil
+}
+
+// parallel runs fn for 0..n-1 on `workers` goroutines and returns the first error.
+func parallel(n, workers int, fn func(i int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return firstErr
+}
