@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -404,4 +405,33 @@ func readFileF(f *testing.F, path string) []byte {
 		f.Fatalf("read seed: %v", err)
 	}
 	return b
+}
+
+func TestGenericBoundsLabelsAndTechniques(t *testing.T) {
+	labels := map[string]any{}
+	var techniques []string
+	for i := range MaxLabels + 10 {
+		labels[fmt.Sprintf("k%04d", i)] = "v"
+	}
+	for i := range MaxTechniques + 10 {
+		techniques = append(techniques, fmt.Sprintf("AML.T%04d", i))
+	}
+	body, err := json.Marshal(map[string]any{"labels": labels, "techniques": techniques})
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := NewGeneric("src", GenericMapping{}).Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := decoded[0]
+	if len(a.Labels) != MaxLabels || len(a.Techniques) != MaxTechniques {
+		t.Errorf("kept %d labels and %d techniques, want %d and %d", len(a.Labels), len(a.Techniques), MaxLabels, MaxTechniques)
+	}
+	if _, ok := a.Labels["k0000"]; !ok || a.Techniques[0] != "AML.T0000" {
+		t.Errorf("the first labels and techniques in order must be kept")
+	}
+	if len(a.Raw) != len(body) {
+		t.Errorf("raw payload must keep everything")
+	}
 }

@@ -3,6 +3,7 @@ package alerts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"regexp"
 	"slices"
 )
@@ -10,6 +11,13 @@ import (
 // atlasID matches a MITRE ATLAS technique or sub-technique id, such as
 // AML.T0024 or AML.T0051.001. It is compiled once and never modified.
 var atlasID = regexp.MustCompile(`AML\.T\d{4}(?:\.\d{3})?`)
+
+// Bounds on a normalized alert. They keep playbook conditions provably
+// cheap to evaluate; the raw payload, kept as evidence, holds everything.
+const (
+	MaxTechniques = 64
+	MaxLabels     = 256
+)
 
 // normalize fills in what every decoder promises once the payload's own
 // fields are read: an id derived from seed when the payload has none, the
@@ -39,6 +47,15 @@ func normalize(a *Alert, seed []byte) {
 	a.Techniques = slices.Compact(techniques)
 	if a.Techniques == nil {
 		a.Techniques = []string{}
+	}
+	if len(a.Techniques) > MaxTechniques {
+		a.Techniques = a.Techniques[:MaxTechniques]
+	}
+	if len(a.Labels) > MaxLabels {
+		keys := slices.Sorted(maps.Keys(a.Labels))
+		for _, k := range keys[MaxLabels:] {
+			delete(a.Labels, k)
+		}
 	}
 }
 

@@ -25,6 +25,9 @@ const (
 	DefaultNamespace    = "default"
 	DefaultTaskQueue    = "aisoar"
 	DefaultMaxBodyBytes = 1 << 20
+	// MaxBodyBytesCeiling is the largest max_body_bytes allowed; playbook
+	// expressions are proven cheap for values up to this size.
+	MaxBodyBytesCeiling = 4 << 20
 )
 
 // Config is the whole file.
@@ -214,8 +217,8 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen: %q is not host:port", c.Listen)
 	}
-	if c.MaxBodyBytes < 0 {
-		add("max_body_bytes must be positive")
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytesCeiling {
+		add("max_body_bytes must be between 1 and %d", MaxBodyBytesCeiling)
 	}
 	if tls := c.Temporal.TLS; tls != nil && (tls.CertFile == "") != (tls.KeyFile == "") {
 		add("temporal.tls: cert_file and key_file go together")

@@ -203,7 +203,12 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "negative max body",
 			yaml: "max_body_bytes: -1\n",
-			want: []string{"max_body_bytes must be positive"},
+			want: []string{"max_body_bytes must be between 1 and"},
+		},
+		{
+			name: "max body over the ceiling",
+			yaml: "max_body_bytes: 8388608\n",
+			want: []string{"max_body_bytes must be between 1 and 4194304"},
 		},
 		{
 			name: "missing verify type",

@@ -3,9 +3,11 @@ package playbooks
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
@@ -15,9 +17,35 @@ import (
 	"github.com/aisoar/aisoar/alerts"
 )
 
-// CostLimit bounds the work one expression evaluation may do, so a playbook
-// cannot stall a workflow task with a runaway comprehension.
-const CostLimit = 100_000
+// CostLimit bounds the work one expression evaluation may do (in CEL cost
+// units, about one per field read or comparison; a million is a few hundred
+// milliseconds at worst), so a playbook cannot stall a workflow task.
+const CostLimit = 1_000_000
+
+// MaxValueBytes is the longest string an expression can be given: no webhook
+// body (config max_body_bytes) or action output is larger.
+const MaxValueBytes = 4 << 20
+
+// valueBounds tells CEL's cost estimator how large variables can be, from
+// the bounds the alert decoders enforce. Expressions whose worst case stays
+// under CostLimit are proven bounded and evaluate without cost tracking,
+// which makes them several times faster; the others are tracked and
+// stopped at the limit.
+type valueBounds struct{}
+
+func (valueBounds) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+	switch path := n.Path(); {
+	case len(path) == 2 && path[0] == "alert" && path[1] == "techniques":
+		return &checker.SizeEstimate{Max: alerts.MaxTechniques}
+	case len(path) == 2 && path[0] == "alert" && path[1] == "labels":
+		return &checker.SizeEstimate{Max: alerts.MaxLabels}
+	}
+	return &checker.SizeEstimate{Max: MaxValueBytes}
+}
+
+func (valueBounds) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
 
 // StepState is what later CEL sees of a step as steps.<id>.
 type StepState struct {
@@ -65,52 +93,138 @@ func (s StepState) celValue() map[string]any {
 // stepFields are the fields of steps.<id>.
 var stepFields = []string{"ok", "skipped", "output", "error"}
 
-// Vars are the values CEL expressions are evaluated against.
+// Vars are the values CEL expressions are evaluated against. Each value is
+// converted to CEL values once, when it is set, so an evaluation only looks
+// fields up.
 type Vars struct {
-	Alert *alerts.Alert
-	// steps holds each step's celValue by id; see SetStep.
-	steps    map[string]any
-	Playbook PlaybookInfo
-	Incident IncidentInfo
-	Now      time.Time
-	Failure  Failure
+	alert    ref.Val
+	steps    map[ref.Val]ref.Val
+	stepsVal ref.Val
+	playbook ref.Val
+	incident ref.Val
+	failure  ref.Val
+	now      ref.Val
 }
 
-// ResolveName implements interpreter.Activation without building a map per
-// evaluation.
+// NewVars returns the variables for an alert; the others start empty.
+func NewVars(a *alerts.Alert) *Vars {
+	v := &Vars{steps: map[ref.Val]ref.Val{}}
+	v.stepsVal = types.NewRefValMap(types.DefaultTypeAdapter, v.steps)
+	v.now = types.Timestamp{}
+	v.SetAlert(a)
+	v.SetPlaybook(PlaybookInfo{})
+	v.SetIncident(IncidentInfo{})
+	v.SetFailure(Failure{})
+	return v
+}
+
+// SetAlert sets alert.
+func (v *Vars) SetAlert(a *alerts.Alert) {
+	labels := a.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	techniques := a.Techniques
+	if techniques == nil {
+		techniques = []string{}
+	}
+	v.alert = celValue(map[string]any{
+		"id": a.ID, "source": a.Source, "rule": a.Rule, "title": a.Title, "severity": a.Severity,
+		"status": a.Status, "time": a.Time, "received": a.Received, "category": a.Category,
+		"techniques": techniques, "labels": labels, "group_key": a.GroupKey,
+		"asset": map[string]any{
+			"model": a.Asset.Model, "endpoint": a.Asset.Endpoint, "pipeline": a.Asset.Pipeline,
+			"tenant": a.Asset.Tenant, "key_id": a.Asset.KeyID,
+		},
+	})
+}
+
+// SetStep records what later expressions see as steps.<id>.
+func (v *Vars) SetStep(id string, s StepState) { v.steps[types.String(id)] = celValue(s.celValue()) }
+
+// SetPlaybook sets playbook.
+func (v *Vars) SetPlaybook(p PlaybookInfo) {
+	v.playbook = celValue(map[string]any{"id": p.ID, "version": p.Version, "title": p.Title, "hash": p.Hash})
+}
+
+// SetIncident sets incident.
+func (v *Vars) SetIncident(i IncidentInfo) {
+	v.incident = celValue(map[string]any{"id": i.ID, "alert_count": i.AlertCount, "first_seen": i.FirstSeen, "last_seen": i.LastSeen})
+}
+
+// SetFailure sets failure.
+func (v *Vars) SetFailure(f Failure) {
+	v.failure = celValue(map[string]any{"step": f.Step, "error": f.Error})
+}
+
+// SetNow sets now.
+func (v *Vars) SetNow(t time.Time) { v.now = types.Timestamp{Time: t} }
+
+// ResolveName implements interpreter.Activation.
 func (v *Vars) ResolveName(name string) (any, bool) {
 	switch name {
 	case "alert":
-		return v.Alert, v.Alert != nil
+		return v.alert, true
 	case "steps":
-		return v.steps, true
+		return v.stepsVal, true
 	case "playbook":
-		return v.Playbook, true
+		return v.playbook, true
 	case "incident":
-		return v.Incident, true
+		return v.incident, true
 	case "now":
-		return v.Now, true
+		return v.now, true
 	case "failure":
-		return v.Failure, true
+		return v.failure, true
 	}
 	return nil, false
 }
 
-// SetStep records what later expressions see as steps.<id>.
-func (v *Vars) SetStep(id string, s StepState) {
-	if v.steps == nil {
-		v.steps = map[string]any{}
+// celValue converts Go data to CEL values all the way down, so evaluations
+// do not convert the same values again.
+func celValue(v any) ref.Val {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[ref.Val]ref.Val, len(v))
+		for k, item := range v {
+			m[types.String(k)] = celValue(item)
+		}
+		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+	case map[string]string:
+		m := make(map[ref.Val]ref.Val, len(v))
+		for k, item := range v {
+			m[types.String(k)] = types.String(item)
+		}
+		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+	case []string:
+		l := make([]ref.Val, len(v))
+		for i, item := range v {
+			l[i] = types.String(item)
+		}
+		return types.NewRefValList(types.DefaultTypeAdapter, l)
+	case []any:
+		l := make([]ref.Val, len(v))
+		for i, item := range v {
+			l[i] = celValue(item)
+		}
+		return types.NewRefValList(types.DefaultTypeAdapter, l)
 	}
-	v.steps[id] = s.celValue()
+	return types.DefaultTypeAdapter.NativeToValue(v)
 }
 
 // Parent implements interpreter.Activation.
 func (v *Vars) Parent() interpreter.Activation { return nil }
 
-// NewEnv returns the CEL environment every playbook expression is compiled in.
-// Field names are the json names of the Go types (alert.asset.key_id).
-func NewEnv() (*cel.Env, error) {
-	return cel.NewEnv(
+// variables are the names every expression may use.
+var variables = []string{"alert", "steps", "playbook", "incident", "now", "failure"}
+
+// newEnvs returns the two CEL environments: check declares every variable
+// with its Go type, so the linter catches unknown fields and wrong types;
+// run declares them dynamic, so programs read the plain maps of Vars
+// without reflection. An expression is checked in the first and planned in
+// the second.
+func newEnvs() (check, run *cel.Env, err error) {
+	common := []cel.EnvOption{ext.Strings(), ext.Lists(), ext.Sets(), cel.OptionalTypes()}
+	check, err = cel.NewEnv(append(common,
 		ext.NativeTypes(
 			ext.ParseStructTag("json"),
 			reflect.TypeFor[alerts.Alert](),
@@ -124,11 +238,16 @@ func NewEnv() (*cel.Env, error) {
 		cel.Variable("incident", cel.ObjectType("playbooks.IncidentInfo")),
 		cel.Variable("now", cel.TimestampType),
 		cel.Variable("failure", cel.ObjectType("playbooks.Failure")),
-		ext.Strings(),
-		ext.Lists(),
-		ext.Sets(),
-		cel.OptionalTypes(),
-	)
+	)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	runOpts := slices.Clone(common)
+	for _, name := range variables {
+		runOpts = append(runOpts, cel.Variable(name, cel.DynType))
+	}
+	run, err = cel.NewEnv(runOpts...)
+	return check, run, err
 }
 
 // Expr is a compiled, type-checked CEL expression.
@@ -146,9 +265,10 @@ type exprProblem struct {
 	Message   string
 }
 
-// compileExpr compiles and type-checks src.
-func compileExpr(env *cel.Env, src string) (*Expr, []exprProblem) {
-	ast, iss := env.Compile(src)
+// compileExpr type-checks src in the check environment and plans its
+// program in the run environment.
+func compileExpr(check, run *cel.Env, src string) (*Expr, []exprProblem) {
+	ast, iss := check.Compile(src)
 	if iss.Err() != nil {
 		var problems []exprProblem
 		for _, e := range iss.Errors() {
@@ -157,7 +277,15 @@ func compileExpr(env *cel.Env, src string) (*Expr, []exprProblem) {
 		return nil, problems
 	}
 	out := ast.OutputType()
-	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	runAST, iss := run.Compile(src)
+	if iss.Err() != nil {
+		return nil, []exprProblem{{Line: 1, Message: iss.Err().Error()}}
+	}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if cost, err := check.EstimateCost(ast, valueBounds{}); err != nil || cost.Max > CostLimit {
+		opts = append(opts, cel.CostLimit(CostLimit))
+	}
+	prg, err := run.Program(runAST, opts...)
 	if err != nil {
 		return nil, []exprProblem{{Line: 1, Message: err.Error()}}
 	}

@@ -21,17 +21,17 @@ type CompilerOptions struct {
 // Compiler checks playbooks and compiles their expressions. It is safe for
 // concurrent use; build one and reuse it, since the CEL environment is costly.
 type Compiler struct {
-	env  *cel.Env
-	opts CompilerOptions
+	check, run *cel.Env
+	opts       CompilerOptions
 }
 
 // NewCompiler builds the CEL environment once.
 func NewCompiler(opts CompilerOptions) (*Compiler, error) {
-	env, err := NewEnv()
+	check, run, err := newEnvs()
 	if err != nil {
 		return nil, fmt.Errorf("building the CEL environment: %w", err)
 	}
-	return &Compiler{env: env, opts: opts}, nil
+	return &Compiler{check: check, run: run, opts: opts}, nil
 }
 
 // Compiled is a checked playbook with every expression compiled, ready to
@@ -70,12 +70,13 @@ func (c *Compiler) Compile(pb *Playbook) (*Compiled, Diagnostics) {
 	return &Compiled{Playbook: pb, trigger: l.exprs[pb.Trigger.When], exprs: l.exprs}, nil
 }
 
-// Matches reports whether the playbook's trigger selects the alert.
-func (c *Compiled) Matches(a *alerts.Alert) (bool, error) {
+// Matches reports whether the playbook's trigger selects the alert; vars
+// holds the alert (see NewVars), so many playbooks can share one conversion.
+func (c *Compiled) Matches(a *alerts.Alert, vars *Vars) (bool, error) {
 	if len(c.Playbook.Trigger.Sources) > 0 && !slices.Contains(c.Playbook.Trigger.Sources, a.Source) {
 		return false, nil
 	}
-	return c.trigger.EvalBool(&Vars{Alert: a})
+	return c.trigger.EvalBool(vars)
 }
 
 // Condition evaluates a when: condition of the playbook; an empty one is true.

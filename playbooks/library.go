@@ -136,8 +136,9 @@ func (l *Library) Match(a *alerts.Alert) ([]*Compiled, error) {
 		matched []*Compiled
 		errs    []error
 	)
+	vars := NewVars(a)
 	for _, pb := range l.playbooks {
-		ok, err := pb.Matches(a)
+		ok, err := pb.Matches(a, vars)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("playbook %q trigger: %w", pb.Playbook.ID, err))
 			continue

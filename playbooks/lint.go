@@ -283,7 +283,7 @@ func (l *linter) condition(path, src string, sc scope) {
 // compile compiles src found at offset in the string at path, checks what
 // it refers to, and records it for the runtime.
 func (l *linter) compile(path string, offset int, src string, sc scope) *Expr {
-	e, problems := compileExpr(l.c.env, src)
+	e, problems := compileExpr(l.c.check, l.c.run, src)
 	for _, p := range problems {
 		p.Message = fmt.Sprintf("%s (in %q)", l.explain(p.Message), src)
 		l.errorAt(path, offset, p)
@@ -302,7 +302,7 @@ var undefinedField = regexp.MustCompile(`undefined field '([^']+)'`)
 // explain adds a "did you mean" to CEL's messages about unknown names.
 func (l *linter) explain(msg string) string {
 	if m := undeclaredReference.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("unknown variable %q%s", m[1], didYouMean(m[1], []string{"alert", "steps", "playbook", "incident", "now", "failure"}))
+		return fmt.Sprintf("unknown variable %q%s", m[1], didYouMean(m[1], variables))
 	}
 	if m := undefinedField.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("unknown field %q%s", m[1], didYouMean(m[1], celFieldNames()))
@@ -345,6 +345,9 @@ func (l *linter) references(path string, offset int, e *Expr, sc scope) {
 		switch x.Kind() {
 		case celast.IdentKind:
 			name := x.AsIdent()
+			if !slices.Contains(variables, name) {
+				return // a comprehension's own variable
+			}
 			switch {
 			case sc.trigger && name != "alert" && name != "now":
 				p := locate(x.ID())
