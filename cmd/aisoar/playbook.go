@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -56,24 +58,52 @@ Run it in CI beside your playbooks.`,
 }
 
 func newActionsCommand() *cobra.Command {
-	return &cobra.Command{
+	var markdown bool
+	cmd := &cobra.Command{
 		Use:   "actions",
 		Short: "List the actions playbooks can use, with their parameters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			specs := activities.NewRegistry(activities.Options{}).Specs()
+			if markdown {
+				_, err := io.WriteString(cmd.OutOrStdout(), actionsMarkdown(specs))
+				return err
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			for _, spec := range activities.NewRegistry(activities.Options{}).Specs() {
+			for _, spec := range specs {
 				fmt.Fprintf(w, "%s\t%s\n", spec.Name, spec.Doc)
 				for _, p := range spec.Params {
-					req := ""
-					if p.Required {
-						req = " (required)"
-					}
-					fmt.Fprintf(w, "  %s\t%s%s: %s\n", p.Name, p.Type, req, p.Doc)
+					fmt.Fprintf(w, "  %s\t%s%s: %s\n", p.Name, p.Type, required(p), p.Doc)
 				}
 				fmt.Fprintln(w)
 			}
 			return w.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&markdown, "markdown", false, "print the reference as Markdown, as in the README")
+	return cmd
+}
+
+func required(p playbooks.ParamSpec) string {
+	if p.Required {
+		return " (required)"
+	}
+	return ""
+}
+
+// actionsMarkdown is the action reference of the README.
+func actionsMarkdown(specs []playbooks.ActionSpec) string {
+	var b strings.Builder
+	for _, spec := range specs {
+		fmt.Fprintf(&b, "#### `%s`\n\n%s\n\n| parameter | type | |\n|---|---|---|\n", spec.Name, spec.Doc)
+		for _, p := range spec.Params {
+			doc := p.Doc
+			if len(p.Enum) > 0 {
+				doc += "; one of " + strings.Join(p.Enum, ", ")
+			}
+			fmt.Fprintf(&b, "| `%s` | %s%s | %s |\n", p.Name, p.Type, required(p), doc)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aisoar/aisoar/activities"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated parts of README.md")
+
+// run executes the CLI with args and returns its output and error.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestPlaybookValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		want    []string
+	}{
+		{"built-in library is clean", []string{"playbook", "validate", "../../playbooks/library"}, "", []string{"1 playbook(s) OK"}},
+		{"problems are listed with positions", []string{"playbook", "validate", "../../playbooks/testdata/lint/actions.yaml"}, "8 problem(s)",
+			[]string{`actions.yaml:6:13: unknown action "htp" (did you mean "http"?)`}},
+		{"missing path", []string{"playbook", "validate", "nope.yaml"}, "no such file", nil},
+		{"roles from config", []string{"playbook", "validate", "--config", "testdata/roles.yaml", "../../playbooks/library"}, "3 problem(s)",
+			[]string{`unknown approver role "soc"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(t, tt.args...)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q\n%s", err, tt.wantErr, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagsReadTheirEnvironmentTwin(t *testing.T) {
+	t.Setenv("AISOAR_CONFIG", "testdata/roles.yaml")
+	out, err := run(t, "playbook", "validate", "../../playbooks/library")
+	if err == nil || !strings.Contains(out, `unknown approver role "soc"`) {
+		t.Fatalf("AISOAR_CONFIG was not applied: %v\n%s", err, out)
+	}
+	t.Setenv("AISOAR_CONFIG", "")
+	t.Setenv("AISOAR_TEMPORAL_PORT", "not-a-number")
+	if _, err := run(t, "dev"); err == nil || !strings.Contains(err.Error(), "AISOAR_TEMPORAL_PORT") {
+		t.Fatalf("a bad environment value must be reported with its name, got %v", err)
+	}
+}
+
+func TestHelpNamesEnvironmentTwins(t *testing.T) {
+	out, err := run(t, "server", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "[AISOAR_TEMPORAL_ADDRESS]") {
+		t.Errorf("help does not name the environment variable:\n%s", out)
+	}
+}
+
+func TestExampleAlertsGetFreshIDs(t *testing.T) {
+	first, err := alertBody("model-extraction", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := alertBody("model-extraction", "")
+	if bytes.Equal(first, second) {
+		t.Error("two sends of an example carry the same alert id")
+	}
+	if _, err := alertBody("nope", ""); err == nil || !strings.Contains(err.Error(), "model-extraction") {
+		t.Errorf("unknown example: %v, want the list of examples", err)
+	}
+}
+
+// TestREADMEActionReference keeps the README's action reference equal to
+// the registry; -update rewrites it.
+func TestREADMEActionReference(t *testing.T) {
+	const begin, end = "<!-- actions:begin -->\n", "<!-- actions:end -->"
+	path := filepath.Join("..", "..", "README.md")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	i, j := strings.Index(readme, begin), strings.Index(readme, end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q … %q markers", begin, end)
+	}
+	want := actionsMarkdown(activities.NewRegistry(activities.Options{}).Specs())
+	if got := readme[i+len(begin) : j]; got != want {
+		if !*update {
+			t.Fatalf("README.md's action reference is stale; run go test ./cmd/aisoar -update")
+		}
+		readme = readme[:i+len(begin)] + want + readme[j:]
+		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
