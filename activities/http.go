@@ -28,6 +28,7 @@ var httpSpec = playbooks.ActionSpec{
 		{Name: "headers", Type: playbooks.TypeMap, Doc: "request headers"},
 		{Name: "body", Type: playbooks.TypeAny, Doc: "request body: a string is sent as is, anything else as JSON"},
 		{Name: "expect_status", Type: playbooks.TypeList, Doc: "statuses that count as success; default any 2xx"},
+		{Name: "credential", Type: playbooks.TypeString, Doc: "name of a secret in actions.http.credentials of the config file, sent as a header"},
 	},
 }
 
@@ -41,8 +42,16 @@ type HTTPOptions struct {
 	// MaxResponseBytes bounds the response body kept in the step output;
 	// default 64 KiB.
 	MaxResponseBytes int64
+	// Credentials are the secrets requests may carry, by name.
+	Credentials map[string]HTTPCredential
 	// Client overrides the HTTP client, for tests.
 	Client *http.Client
+}
+
+// HTTPCredential is a resolved secret and the header that carries it.
+type HTTPCredential struct {
+	Header string
+	Value  string
 }
 
 // HTTPParams are the http action's parameters.
@@ -52,6 +61,7 @@ type HTTPParams struct {
 	Headers      map[string]string `json:"headers"`
 	Body         any               `json:"body"`
 	ExpectStatus []int             `json:"expect_status"`
+	Credential   string            `json:"credential"`
 }
 
 // HTTPResult is the http action's output, seen as steps.<id>.output.
@@ -164,6 +174,14 @@ func (a *httpAction) Run(ctx context.Context, p HTTPParams) (HTTPResult, error) 
 	req.Header.Set("User-Agent", "aisoar")
 	for k, v := range p.Headers {
 		req.Header.Set(k, v)
+	}
+	if p.Credential != "" {
+		cred, ok := a.opts.Credentials[p.Credential]
+		if !ok {
+			err := fmt.Errorf("no credential %q in actions.http.credentials of the config file", p.Credential)
+			return HTTPResult{}, temporal.NewNonRetryableApplicationError("http: "+err.Error(), "BadParams", err)
+		}
+		req.Header.Set(cred.Header, cred.Value)
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {

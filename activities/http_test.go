@@ -621,3 +621,24 @@ func TestEncodeBodyRefusesWhatIsNotJSON(t *testing.T) {
 		t.Errorf("encodeBody of a channel: error %v, want one saying the body cannot be JSON", err)
 	}
 }
+
+func TestHTTPCredential(t *testing.T) {
+	tg := newTarget(t, answer(http.StatusOK, "application/json", `{}`))
+	opts := HTTPOptions{
+		AllowHosts:  []string{tg.hostPort()},
+		Credentials: map[string]HTTPCredential{"gateway": {Header: "Authorization", Value: "Bearer sk-master"}},
+	}
+	if _, err := runHTTP(t, opts, HTTPParams{URL: tg.URL, Credential: "gateway", Headers: map[string]string{"Authorization": "Bearer forged"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.requests()[0].Header.Get("Authorization"); got != "Bearer sk-master" {
+		t.Errorf("Authorization = %q, want the configured credential, which a playbook header cannot override", got)
+	}
+	_, err := runHTTP(t, opts, HTTPParams{URL: tg.URL, Credential: "nope"})
+	if appErr := appError(t, err); !appErr.NonRetryable() || !strings.Contains(err.Error(), `no credential "nope"`) || strings.Contains(err.Error(), "sk-master") {
+		t.Errorf("unknown credential: %v, want a non-retryable error that names it and no secret", err)
+	}
+	if len(tg.requests()) != 1 {
+		t.Errorf("a request with an unknown credential was sent")
+	}
+}

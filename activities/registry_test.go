@@ -30,6 +30,7 @@ func TestCatalog(t *testing.T) {
 			{"headers", playbooks.TypeMap, false},
 			{"body", playbooks.TypeAny, false},
 			{"expect_status", playbooks.TypeList, false},
+			{"credential", playbooks.TypeString, false},
 		}},
 		{"notify", []param{
 			{"channel", playbooks.TypeString, false},

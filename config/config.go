@@ -109,6 +109,19 @@ type Actions struct {
 // HTTPAction configures the http action.
 type HTTPAction struct {
 	AllowHosts []string `yaml:"allow_hosts"`
+	// Credentials are secrets playbooks name in the http action's
+	// credential parameter, so the secret itself stays out of playbooks and
+	// workflow history.
+	Credentials map[string]HTTPCredential `yaml:"credentials"`
+}
+
+// HTTPCredential is a secret sent in a request header.
+type HTTPCredential struct {
+	// Header defaults to Authorization.
+	Header string `yaml:"header"`
+	// Scheme, such as Bearer, is sent before the secret.
+	Scheme string `yaml:"scheme"`
+	Secret Secret `yaml:"secret"`
 }
 
 // Secret names where a secret is kept: an environment variable or a file.
@@ -258,6 +271,11 @@ func (c *Config) Validate() error {
 			if !slices.Contains(mappingFields, field) {
 				add("sources.%s.decoder.mapping: %q is not an alert field (one of %s)", name, field, strings.Join(mappingFields, ", "))
 			}
+		}
+	}
+	for _, name := range sortedKeys(c.Actions.HTTP.Credentials) {
+		if !c.Actions.HTTP.Credentials[name].Secret.IsSet() {
+			add("actions.http.credentials.%s.secret needs env or file", name)
 		}
 	}
 	return errors.Join(errs...)

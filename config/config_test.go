@@ -66,7 +66,10 @@ func TestLoadFull(t *testing.T) {
 				Decoder: Decoder{Type: DecoderGeneric}, // the default
 			},
 		},
-		Actions: Actions{HTTP: HTTPAction{AllowHosts: []string{"*.example.com", "api.pagerduty.com:443", "127.0.0.1:*"}}},
+		Actions: Actions{HTTP: HTTPAction{
+			AllowHosts:  []string{"*.example.com", "api.pagerduty.com:443", "127.0.0.1:*"},
+			Credentials: map[string]HTTPCredential{"litellm": {Header: "Authorization", Scheme: "Bearer", Secret: Secret{Env: "LITELLM_MASTER_KEY"}}},
+		}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(full.yaml) =\n%+v\nwant\n%+v", c, want)

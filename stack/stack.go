@@ -86,7 +86,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	s := &Stack{Library: lib, Client: c}
 	if opts.Roles.Worker {
-		actions := activities.NewRegistry(activities.Options{HTTP: activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts}, Logger: logger})
+		credentials, err := httpCredentials(cfg.Actions.HTTP.Credentials)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		actions := activities.NewRegistry(activities.Options{
+			HTTP:   activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
+			Logger: logger,
+		})
 		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
 		if err := s.worker.Start(); err != nil {
 			c.Close()
@@ -101,6 +109,27 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	return s, nil
+}
+
+// httpCredentials resolves the http action's secrets.
+func httpCredentials(cfg map[string]config.HTTPCredential) (map[string]activities.HTTPCredential, error) {
+	out := make(map[string]activities.HTTPCredential, len(cfg))
+	for name, c := range cfg {
+		secret, err := c.Secret.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("actions.http.credentials.%s: %w", name, err)
+		}
+		header := c.Header
+		if header == "" {
+			header = "Authorization"
+		}
+		value := secret
+		if c.Scheme != "" {
+			value = c.Scheme + " " + secret
+		}
+		out[name] = activities.HTTPCredential{Header: header, Value: value}
+	}
+	return out, nil
 }
 
 // Stop stops the worker and closes the client.

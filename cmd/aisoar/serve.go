@@ -92,14 +92,26 @@ on the namespace at start when they are missing.`,
 }
 
 // registerSearchAttributes adds the incident search attributes when they
-// are missing; failing to is logged, not fatal, since Temporal may be
-// starting too and the attributes may already be there.
+// are missing, retrying in the background until it succeeds: Temporal may
+// still be starting, or be recreated while aisoar runs.
 func registerSearchAttributes(ctx context.Context, s *stack.Stack, cfg *config.Config, logger *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := worker.EnsureSearchAttributes(ctx, s.Client, cfg.Temporal.Namespace); err != nil {
-		logger.Warn("could not register the incident search attributes; incidents list filters need them", "error", err)
-	}
+	go func() {
+		for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+			callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			err := worker.EnsureSearchAttributes(callCtx, s.Client, cfg.Temporal.Namespace)
+			cancel()
+			if err == nil {
+				logger.Info("incident search attributes are registered", "namespace", cfg.Temporal.Namespace)
+				return
+			}
+			logger.Warn("could not register the incident search attributes yet; retrying", "error", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+	}()
 }
 
 func newWorkerCommand() *cobra.Command {
