@@ -33,6 +33,15 @@ steps:
 `, "ID", id))
 }
 
+func loadBench(b *testing.B, data []byte) *playbooks.Compiled {
+	b.Helper()
+	compiled, diags := newCompiler(b).Load("bench.yaml", data)
+	if diags != nil {
+		b.Fatal(diags)
+	}
+	return compiled
+}
+
 func benchAlert() *alerts.Alert {
 	return &alerts.Alert{Source: "splunk", Category: "model_extraction", Severity: 4, Techniques: []string{"AML.T0024"},
 		Asset: alerts.Asset{Model: "fraud-scorer", KeyID: "key-7f3a", Tenant: "acme"}}
@@ -42,10 +51,7 @@ func benchAlert() *alerts.Alert {
 // evaluated per alert. BenchmarkTriggerGo is the same test written in Go,
 // the baseline to compare it with.
 func BenchmarkTriggerCEL(b *testing.B) {
-	compiled, diags := newCompiler(b).Load("bench.yaml", benchPlaybook("bench"))
-	if diags != nil {
-		b.Fatal(diags)
-	}
+	compiled := loadBench(b, benchPlaybook("bench"))
 	a := benchAlert()
 	vars := playbooks.NewVars(a)
 	b.ReportAllocs()
@@ -59,10 +65,7 @@ func BenchmarkTriggerCEL(b *testing.B) {
 // BenchmarkMatchAlert adds the once-per-alert conversion to the trigger
 // evaluation: what the webhook pays per alert and playbook.
 func BenchmarkMatchAlert(b *testing.B) {
-	compiled, diags := newCompiler(b).Load("bench.yaml", benchPlaybook("bench"))
-	if diags != nil {
-		b.Fatal(diags)
-	}
+	compiled := loadBench(b, benchPlaybook("bench"))
 	a := benchAlert()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -94,10 +97,7 @@ func BenchmarkTriggerGo(b *testing.B) {
 // BenchmarkStepCondition evaluates a step condition that reads an earlier
 // step's result and the alert.
 func BenchmarkStepCondition(b *testing.B) {
-	compiled, diags := newCompiler(b).Load("bench.yaml", benchPlaybook("bench"))
-	if diags != nil {
-		b.Fatal(diags)
-	}
+	compiled := loadBench(b, benchPlaybook("bench"))
 	vars := playbooks.NewVars(benchAlert())
 	vars.SetStep("evidence", playbooks.StepState{OK: true})
 	b.ReportAllocs()
@@ -129,13 +129,9 @@ func BenchmarkValidate100(b *testing.B) {
 // BenchmarkComprehension evaluates a condition with a loop, which cannot be
 // proven cheap and so runs with cost tracking.
 func BenchmarkComprehension(b *testing.B) {
-	c := newCompiler(b)
 	data := strings.Replace(string(benchPlaybook("bench")),
 		`"AML.T0024" in alert.techniques`, `alert.techniques.exists(t, t.startsWith("AML.T0024"))`, 1)
-	compiled, diags := c.Load("bench.yaml", []byte(data))
-	if diags != nil {
-		b.Fatal(diags)
-	}
+	compiled := loadBench(b, []byte(data))
 	a := benchAlert()
 	vars := playbooks.NewVars(a)
 	b.ReportAllocs()

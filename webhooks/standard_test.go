@@ -126,20 +126,8 @@ func TestStandardWebhooksVerify(t *testing.T) {
 				body = vectorBody
 			}
 			err := v.Verify(h, []byte(body))
-			if tt.wantMsg == "" {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
+			if !checkVerifyError(t, err, tt.wantMsg) {
 				return
-			}
-			if err == nil {
-				t.Fatalf("Verify succeeded, want an error containing %q", tt.wantMsg)
-			}
-			if !errors.Is(err, ErrUnauthorized) {
-				t.Errorf("error %v does not wrap ErrUnauthorized", err)
-			}
-			if !strings.Contains(err.Error(), tt.wantMsg) {
-				t.Errorf("error %q does not contain %q", err, tt.wantMsg)
 			}
 			checkNoSecrets(t, err, secret, v.Sign(h.Get("webhook-id"), vectorTime(), []byte(body)))
 		})

@@ -125,17 +125,9 @@ func sendAlert(out io.Writer, c *apiClient, source, secret string, body []byte) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	signer.SetHeaders(req.Header, "msg_"+randomHex(12), time.Now(), body)
-	resp, err := c.http.Do(req)
+	resp, answer, err := c.do(req)
 	if err != nil {
 		return err
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return problemError(resp, answer)
 	}
 	fmt.Fprintf(out, "%s\n%s", resp.Status, answer)
 	return nil

@@ -55,8 +55,7 @@ func (a *apiFlags) client() (*apiClient, error) {
 	return c, nil
 }
 
-// call sends a request and decodes a JSON answer into out; an error answer
-// is returned with the server's problem detail.
+// call sends a JSON request and decodes the JSON answer into out.
 func (c *apiClient) call(method, path string, body, out any) error {
 	var reader io.Reader
 	if body != nil {
@@ -76,22 +75,32 @@ func (c *apiClient) call(method, path string, body, out any) error {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	resp, data, err := c.do(req)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: answer is not the JSON expected: %w", resp.Status, err)
+	}
+	return nil
+}
+
+// do sends a request and reads the answer; an error answer is returned
+// as an error with the server's problem detail.
+func (c *apiClient) do(req *http.Request) (*http.Response, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if resp.StatusCode >= 300 {
-		return problemError(resp, data)
+		return nil, nil, problemError(resp, data)
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
+	return resp, data, nil
 }
 
 // problemError turns a problem+json answer into an error people can read.

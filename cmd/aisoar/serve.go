@@ -56,6 +56,22 @@ func (p *productionFlags) load() (*config.Config, *slog.Logger, error) {
 	return cfg, slog.New(h), nil
 }
 
+// start loads the config and starts the roles; stop undoes it. The
+// returned context ends on SIGINT or SIGTERM.
+func (p *productionFlags) start(parent context.Context, roles stack.Roles) (context.Context, *stack.Stack, *config.Config, *slog.Logger, func(), error) {
+	cfg, logger, err := p.load()
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	ctx, cancel := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: roles, Logger: logger})
+	if err != nil {
+		cancel()
+		return nil, nil, nil, nil, nil, err
+	}
+	return ctx, s, cfg, logger, func() { s.Stop(); cancel() }, nil
+}
+
 func newServerCommand() *cobra.Command {
 	var p productionFlags
 	cmd := &cobra.Command{
@@ -67,17 +83,11 @@ as many of each as load needs. The incident search attributes are registered
 on the namespace at start when they are missing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := p.load()
+			ctx, s, cfg, logger, stop, err := p.start(cmd.Context(), stack.Roles{Server: true})
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: stack.Roles{Server: true}, Logger: logger})
-			if err != nil {
-				return err
-			}
-			defer s.Stop()
 			registerSearchAttributes(ctx, s, cfg, logger)
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
@@ -121,17 +131,11 @@ func newWorkerCommand() *cobra.Command {
 		Short: "Run the worker (playbook workflows and actions) against an external Temporal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, logger, err := p.load()
+			ctx, _, cfg, logger, stop, err := p.start(cmd.Context(), stack.Roles{Worker: true})
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			s, err := stack.Start(ctx, stack.Options{Config: cfg, Roles: stack.Roles{Worker: true}, Logger: logger})
-			if err != nil {
-				return err
-			}
-			defer s.Stop()
 			logger.Info("aisoar worker running", "temporal", cfg.Temporal.Address, "task_queue", cfg.Temporal.TaskQueue)
 			<-ctx.Done()
 			fmt.Fprintln(os.Stderr, "aisoar worker stopping")
