@@ -162,7 +162,9 @@ func (inc *incident) requestResolve(ctx workflow.Context, r Resolution) (*Status
 // saga), then closes the incident.
 func (inc *incident) resolve(ctx workflow.Context) {
 	inc.status.Resolution = inc.resolution
-	inc.setState(ctx, StateResolving)
+	if slices.ContainsFunc(inc.done, func(s *playbooks.Step) bool { return s.Undo != nil }) {
+		inc.setState(ctx, StateResolving)
+	}
 	for i := len(inc.done) - 1; i >= 0; i-- {
 		s := inc.done[i]
 		if s.Undo == nil {
