@@ -10,7 +10,8 @@ ci:
 
 # aisoar against bare Temporal on one embedded server (see bench/main.go).
 bench:
-	go run ./bench -n 300 -k 5 -c 16 -rounds 3
+	go run ./bench -n 300 -k 5 -c 16 -rounds 4
+	go run ./bench -n 300 -k 5 -c 16 -rounds 4 -auto-resolve 1s
 
 # CEL evaluation and playbook validation micro-benchmarks.
 bench-cel:

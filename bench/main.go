@@ -20,11 +20,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -42,9 +44,23 @@ func main() {
 	k := flag.Int("k", 5, "no-op actions per workflow")
 	c := flag.Int("c", 16, "concurrent starters (webhook senders)")
 	rounds := flag.Int("rounds", 3, "rounds; each runs both sides, alternating which goes first")
+	autoResolve := flag.Duration("auto-resolve", 0, "let incidents resolve themselves this long after their actions, inside the measured window (default: resolve them after measuring)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
-	if err := run(*n, *k, *c, *rounds); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(options{n: *n, k: *k, concurrency: *c, rounds: *rounds, autoResolve: *autoResolve}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -57,7 +73,14 @@ type result struct {
 	p50, p99   time.Duration
 }
 
-func run(n, k, concurrency, rounds int) error {
+// options are the command's flags.
+type options struct {
+	n, k, concurrency, rounds int
+	autoResolve               time.Duration
+}
+
+func run(o options) error {
+	n, k, concurrency, rounds := o.n, o.k, o.concurrency, o.rounds
 	logger := slog.New(slog.DiscardHandler)
 	srv, err := devserver.Start(devserver.Options{Ephemeral: true, UIPort: -1, SearchAttributes: workflows.SearchAttributes(), Logger: logger})
 	if err != nil {
@@ -71,7 +94,7 @@ func run(n, k, concurrency, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, secret, err := benchConfig(dir, srv, k)
+	cfg, secret, err := benchConfig(dir, srv, k, o.autoResolve)
 	if err != nil {
 		return err
 	}
@@ -89,7 +112,7 @@ func run(n, k, concurrency, rounds int) error {
 	for round := range rounds {
 		sides := []func() (result, error){
 			func() (result, error) { return runBare(s.Client, round, n, k, concurrency, workerOpts) },
-			func() (result, error) { return runAisoar(s.Client, api.URL, secret, round, n, k, concurrency) },
+			func() (result, error) { return runAisoar(s.Client, api.URL, secret, round, o) },
 		}
 		if round%2 == 1 {
 			slices.Reverse(sides)
@@ -127,7 +150,7 @@ func median(rs []result, metric func(result) float64) float64 {
 }
 
 // benchConfig writes a K-step playbook of no-op set actions and a source.
-func benchConfig(dir string, srv *devserver.Server, k int) (*config.Config, string, error) {
+func benchConfig(dir string, srv *devserver.Server, k int, autoResolve time.Duration) (*config.Config, string, error) {
 	secret, err := webhooks.NewSecret()
 	if err != nil {
 		return nil, "", err
@@ -135,7 +158,11 @@ func benchConfig(dir string, srv *devserver.Server, k int) (*config.Config, stri
 	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte(secret), 0o600); err != nil {
 		return nil, "", err
 	}
-	playbook := "id: bench\nversion: 1\nauto_resolve_after: 1s\ntrigger:\n  when: alert.category == \"bench\" && alert.severity >= 1\nsteps:\n"
+	playbook := "id: bench\nversion: 1\ntrigger:\n  when: alert.category == \"bench\" && alert.severity >= 1\n"
+	if autoResolve > 0 {
+		playbook += fmt.Sprintf("auto_resolve_after: %s\n", autoResolve)
+	}
+	playbook += "steps:\n"
 	for i := range k {
 		playbook += fmt.Sprintf("  - id: s%d\n    action: set\n    with: {values: {model: \"${{ alert.asset.model }}\"}}\n", i)
 	}
@@ -197,7 +224,8 @@ func runBare(c client.Client, round, n, k, concurrency int, opts sdkworker.Optio
 	return measure(c, bareName, ids, starts, begin, k)
 }
 
-func runAisoar(c client.Client, url, secret string, round, n, k, concurrency int) (result, error) {
+func runAisoar(c client.Client, url, secret string, round int, o options) (result, error) {
+	n, k, concurrency := o.n, o.k, o.concurrency
 	signer, err := webhooks.NewStandardWebhooks(secret)
 	if err != nil {
 		return result{}, err
@@ -233,12 +261,53 @@ func runAisoar(c client.Client, url, secret string, round, n, k, concurrency int
 	if err != nil {
 		return result{}, err
 	}
-	// Incidents auto-resolve a second after their last action; waiting for
-	// them to close only makes sure every history is complete.
-	if err := waitClosed(c, ids, concurrency); err != nil {
+	if o.autoResolve > 0 {
+		if err := waitClosed(c, ids, concurrency); err != nil {
+			return result{}, err
+		}
+		return measure(c, "aisoar", ids, starts, begin, k)
+	}
+	// An incident stays open after its actions, until an analyst resolves
+	// it. Wait until all are contained, measure, then resolve them all and
+	// wait for them to close, so the next round starts on a quiet server.
+	if err := waitContained(c, round, n); err != nil {
 		return result{}, err
 	}
-	return measure(c, "aisoar", ids, starts, begin, k)
+	r, err := measure(c, "aisoar", ids, starts, begin, k)
+	if err != nil {
+		return result{}, err
+	}
+	err = parallel(n, concurrency, func(i int) error {
+		_, err := c.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
+			WorkflowID: ids[i], UpdateName: workflows.ResolveUpdate, Args: []any{workflows.Resolution{By: "bench"}},
+			WaitForStage: client.WorkflowUpdateStageAccepted,
+		})
+		return err
+	})
+	if err != nil {
+		return result{}, err
+	}
+	return r, waitClosed(c, ids, concurrency)
+}
+
+// waitContained polls visibility until every incident of the round has
+// done its actions.
+func waitContained(c client.Client, round, n int) error {
+	query := fmt.Sprintf("%s = '%s' AND %s = '%s' AND %s STARTS_WITH 'model-%d-'",
+		workflows.SearchPlaybook.GetName(), "bench", workflows.SearchStatus.GetName(), workflows.StateContained,
+		workflows.SearchAsset.GetName(), round)
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := c.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return err
+		}
+		if resp.GetCount() >= int64(n) {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("round %d: incidents not contained after 5 minutes", round+1)
 }
 
 // waitClosed waits for every workflow to complete.
