@@ -153,13 +153,14 @@ func step(s *workflows.Status, id string) *workflows.StepStatus {
 }
 
 func TestPlaybookRuns(t *testing.T) {
-	pb := loadPlaybook(t, "testdata/containment.yaml")
 	approve := func(who string) workflows.Decision {
 		return workflows.Decision{Step: "rotate", Approver: who, Approve: true}
 	}
 	tests := []struct {
 		name     string
 		severity int64
+		// mutate changes the playbook for this case.
+		mutate func(pb *playbooks.Playbook)
 		// script runs against the harness before the workflow starts.
 		script     func(t *testing.T, h *harness)
 		wantStates map[string]string
@@ -324,6 +325,10 @@ func TestPlaybookRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			pb := loadPlaybook(t, "testdata/containment.yaml")
+			if tt.mutate != nil {
+				tt.mutate(&pb)
+			}
 			h := newHarness(t, pb, extractionAlert(tt.severity))
 			if tt.script != nil {
 				tt.script(t, h)
