@@ -21,7 +21,8 @@ const (
 
 // normalize fills in what every decoder promises once the payload's own
 // fields are read: an id derived from seed when the payload has none, the
-// rule as title when there is no title, ATLAS technique ids mentioned in
+// rule as title when there is no title, category and asset from
+// conventional labels (see applyConventions), ATLAS technique ids mentioned in
 // the labels or title, and non-nil Techniques and Labels so that playbook
 // conditions can test membership without a null check. seed is the body for
 // a single-alert payload; a batch decoder passes each alert's own bytes.
@@ -38,6 +39,7 @@ func normalize(a *Alert, seed []byte) {
 	if a.Labels == nil {
 		a.Labels = map[string]string{}
 	}
+	applyConventions(a)
 	techniques := slices.Clone(a.Techniques)
 	for _, v := range a.Labels {
 		techniques = append(techniques, atlasID.FindAllString(v, -1)...)
