@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -76,29 +78,105 @@ type APIToken struct {
 type Source struct {
 	Verify  Verify  `yaml:"verify"`
 	Decoder Decoder `yaml:"decoder"`
+	// AllowIPs, when set, limits the source to these CIDRs; the client
+	// address is read from X-Forwarded-For only behind TrustedProxies.
+	AllowIPs       []string `yaml:"allow_ips"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ClientCertSubjects, when set, requires a verified TLS client
+	// certificate whose common name or DNS name is one of these.
+	ClientCertSubjects []string   `yaml:"client_cert_subjects"`
+	RateLimit          *RateLimit `yaml:"rate_limit"`
+	// DryRun makes every alert from this source a dry run: decoded and
+	// matched, answered with what would happen, nothing started.
+	DryRun bool `yaml:"dry_run"`
+}
+
+// RateLimit is a token bucket: PerSecond alerts on average, bursts of Burst.
+type RateLimit struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
 }
 
 // Verifier types.
 const (
 	VerifyStandardWebhooks = "standard-webhooks"
+	VerifyHMAC             = "hmac"
 	VerifyBearer           = "bearer"
+	VerifyJWT              = "jwt"
+	VerifyBasic            = "basic"
+	VerifyQueryToken       = "query-token"
 )
+
+// verifyTypes lists the verifier types, for messages.
+var verifyTypes = []string{VerifyStandardWebhooks, VerifyHMAC, VerifyBearer, VerifyJWT, VerifyBasic, VerifyQueryToken}
 
 // Verify says how a source's requests are authenticated.
 type Verify struct {
 	Type string `yaml:"type"`
-	// Secret is the whsec_ secret of standard-webhooks, or the token of bearer.
-	Secret Secret `yaml:"secret"`
+	// Secret is the shared secret of standard-webhooks and hmac, the token
+	// of bearer and query-token, the password of basic. jwt has none.
+	Secret Secret     `yaml:"secret"`
+	HMAC   HMAC       `yaml:"hmac"`
+	JWT    JWT        `yaml:"jwt"`
+	Basic  BasicAuth  `yaml:"basic"`
+	Query  QueryToken `yaml:"query_token"`
 }
 
-// Decoder types.
-const DecoderGeneric = "generic"
+// HMAC describes a sender's own signature scheme.
+type HMAC struct {
+	Header          string        `yaml:"header"`
+	Algorithm       string        `yaml:"algorithm"`
+	Encoding        string        `yaml:"encoding"`
+	Prefix          string        `yaml:"prefix"`
+	TimestampHeader string        `yaml:"timestamp_header"`
+	Tolerance       time.Duration `yaml:"tolerance"`
+	SignedString    string        `yaml:"signed_string"`
+}
+
+// JWT checks bearer tokens an identity provider issued.
+type JWT struct {
+	JWKSURL  string   `yaml:"jwks_url"`
+	Issuer   string   `yaml:"issuer"`
+	Audience []string `yaml:"audience"`
+	Roles    []string `yaml:"roles"`
+	Scopes   []string `yaml:"scopes"`
+}
+
+// BasicAuth names the user of HTTP basic authentication.
+type BasicAuth struct {
+	User string `yaml:"user"`
+}
+
+// QueryToken names the URL query parameter that carries the token.
+type QueryToken struct {
+	Param string `yaml:"param"`
+}
+
+// Decoder formats.
+const (
+	DecoderGeneric      = "generic"
+	DecoderSplunk       = "splunk"
+	DecoderElastic      = "elastic"
+	DecoderSentinel     = "sentinel"
+	DecoderAzureMonitor = "azure-monitor"
+	DecoderDatadog      = "datadog"
+	DecoderGrafana      = "grafana"
+	DecoderAlertmanager = "alertmanager"
+	DecoderOCSF         = "ocsf"
+)
+
+// DecoderTypes lists the payload formats aisoar decodes.
+var DecoderTypes = []string{DecoderGeneric, DecoderSplunk, DecoderElastic, DecoderSentinel, DecoderAzureMonitor,
+	DecoderDatadog, DecoderGrafana, DecoderAlertmanager, DecoderOCSF}
 
 // Decoder says how a source's payloads become alerts.
 type Decoder struct {
 	Type string `yaml:"type"`
 	// Mapping maps alert fields to dotted paths in the payload (generic decoder).
 	Mapping map[string]string `yaml:"mapping"`
+	// CEL sets alert fields with CEL expressions over `payload` (the JSON
+	// body) and `alert` (as decoded), after any decoder.
+	CEL map[string]string `yaml:"cel"`
 }
 
 // Actions configures the actions.
@@ -254,18 +332,27 @@ func (c *Config) Validate() error {
 		if !sourceName.MatchString(name) {
 			add("sources.%s: a source name must be lowercase letters, digits, '-' or '_' (it is part of the webhook URL)", name)
 		}
-		switch s.Verify.Type {
-		case VerifyStandardWebhooks, VerifyBearer:
-			if !s.Verify.Secret.IsSet() {
-				add("sources.%s.verify.secret needs env or file", name)
-			}
-		case "":
-			add("sources.%s.verify.type is required: %s or %s (unverified webhooks are not accepted)", name, VerifyStandardWebhooks, VerifyBearer)
-		default:
-			add("sources.%s.verify.type %q is unknown: use %s or %s", name, s.Verify.Type, VerifyStandardWebhooks, VerifyBearer)
+		validateVerify("sources."+name+".verify", &s.Verify, add)
+		if !slices.Contains(DecoderTypes, s.Decoder.Type) {
+			add("sources.%s.decoder.type %q is unknown: use one of %s", name, s.Decoder.Type, strings.Join(DecoderTypes, ", "))
 		}
-		if s.Decoder.Type != DecoderGeneric {
-			add("sources.%s.decoder.type %q is unknown: use %s", name, s.Decoder.Type, DecoderGeneric)
+		if len(s.Decoder.Mapping) > 0 && s.Decoder.Type != DecoderGeneric {
+			add("sources.%s.decoder.mapping is for the generic decoder; use decoder.cel to adjust a %s payload", name, s.Decoder.Type)
+		}
+		for _, field := range sortedKeys(s.Decoder.CEL) {
+			if !slices.Contains(mappingFields, field) {
+				add("sources.%s.decoder.cel: %q is not an alert field (one of %s)", name, field, strings.Join(mappingFields, ", "))
+			}
+		}
+		for _, cidr := range append(slices.Clone(s.AllowIPs), s.TrustedProxies...) {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				if _, err := netip.ParseAddr(cidr); err != nil {
+					add("sources.%s: %q is not an IP address or CIDR", name, cidr)
+				}
+			}
+		}
+		if r := s.RateLimit; r != nil && (r.PerSecond <= 0 || r.Burst < 1) {
+			add("sources.%s.rate_limit needs per_second > 0 and burst >= 1", name)
 		}
 		for _, field := range sortedKeys(s.Decoder.Mapping) {
 			if !slices.Contains(mappingFields, field) {
@@ -279,6 +366,40 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateVerify checks that a verifier has what its type needs.
+func validateVerify(at string, v *Verify, add func(string, ...any)) {
+	needsSecret := true
+	switch v.Type {
+	case VerifyStandardWebhooks, VerifyBearer:
+	case VerifyHMAC:
+		if v.HMAC.Header == "" {
+			add("%s.hmac.header is required (the header that carries the signature)", at)
+		}
+	case VerifyJWT:
+		needsSecret = false
+		if v.JWT.JWKSURL == "" || v.JWT.Issuer == "" || len(v.JWT.Audience) == 0 {
+			add("%s.jwt needs jwks_url, issuer and audience", at)
+		}
+	case VerifyBasic:
+		if v.Basic.User == "" {
+			add("%s.basic.user is required; the password is the secret", at)
+		}
+	case VerifyQueryToken:
+		if v.Query.Param == "" {
+			add("%s.query_token.param is required (the URL query parameter that carries the token)", at)
+		}
+	case "":
+		add("%s.type is required: one of %s (unverified webhooks are not accepted)", at, strings.Join(verifyTypes, ", "))
+		return
+	default:
+		add("%s.type %q is unknown: use one of %s", at, v.Type, strings.Join(verifyTypes, ", "))
+		return
+	}
+	if needsSecret && !v.Secret.IsSet() {
+		add("%s.secret needs env or file", at)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

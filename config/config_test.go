@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadFull(t *testing.T) {
@@ -64,6 +65,32 @@ func TestLoadFull(t *testing.T) {
 			"guardrails_v2": {
 				Verify:  Verify{Type: VerifyBearer, Secret: Secret{File: "/run/secrets/guardrails-token"}},
 				Decoder: Decoder{Type: DecoderGeneric}, // the default
+			},
+			"grafana": {
+				Verify: Verify{Type: VerifyHMAC, Secret: Secret{Env: "GRAFANA_SECRET"}, HMAC: HMAC{
+					Header: "X-Grafana-Alerting-Signature", Algorithm: "sha256", Encoding: "hex", Prefix: "v0=",
+					TimestampHeader: "X-Grafana-Alerting-Signature-Timestamp", Tolerance: 5 * time.Minute, SignedString: "{timestamp}:{body}",
+				}},
+				Decoder: Decoder{Type: DecoderGrafana, CEL: map[string]string{
+					"category": `payload.commonLabels.team == "ml" ? "model_extraction" : "other"`,
+				}},
+				AllowIPs: []string{"10.0.0.0/8"}, TrustedProxies: []string{"10.1.2.3"}, ClientCertSubjects: []string{"grafana.internal"},
+				RateLimit: &RateLimit{PerSecond: 50, Burst: 200}, DryRun: true,
+			},
+			"azure": {
+				Verify: Verify{Type: VerifyJWT, JWT: JWT{
+					JWKSURL: "https://login.microsoftonline.com/common/discovery/v2.0/keys", Issuer: "https://sts.windows.net/tenant/",
+					Audience: []string{"api://aisoar"}, Roles: []string{"Alerts.Send"}, Scopes: []string{"alerts.write"},
+				}},
+				Decoder: Decoder{Type: DecoderAzureMonitor},
+			},
+			"splunk": {
+				Verify:  Verify{Type: VerifyQueryToken, Secret: Secret{Env: "SPLUNK_TOKEN"}, Query: QueryToken{Param: "token"}},
+				Decoder: Decoder{Type: DecoderSplunk},
+			},
+			"legacy": {
+				Verify:  Verify{Type: VerifyBasic, Secret: Secret{Env: "LEGACY_PASSWORD"}, Basic: BasicAuth{User: "siem"}},
+				Decoder: Decoder{Type: DecoderGeneric},
 			},
 		},
 		Actions: Actions{HTTP: HTTPAction{
@@ -220,8 +247,24 @@ func TestParseInvalid(t *testing.T) {
 		},
 		{
 			name: "unknown verify type",
-			yaml: "sources:\n  gw:\n    verify: {type: hmac, secret: {env: X}}\n",
-			want: []string{`sources.gw.verify.type "hmac" is unknown`},
+			yaml: "sources:\n  gw:\n    verify: {type: oauth, secret: {env: X}}\n",
+			want: []string{`sources.gw.verify.type "oauth" is unknown`},
+		},
+		{
+			name: "verifiers missing their settings",
+			yaml: "sources:\n  a:\n    verify: {type: hmac, secret: {env: X}}\n  b:\n    verify: {type: jwt}\n  c:\n    verify: {type: basic, secret: {env: X}}\n  d:\n    verify: {type: query-token, secret: {env: X}}\n",
+			want: []string{"sources.a.verify.hmac.header is required", "sources.b.verify.jwt needs jwks_url, issuer and audience",
+				"sources.c.verify.basic.user is required", "sources.d.verify.query_token.param is required"},
+		},
+		{
+			name: "bad network settings and rate limit",
+			yaml: source + "    allow_ips: [10.0.0.0/33, not-an-ip]\n    rate_limit: {per_second: 0, burst: 0}\n",
+			want: []string{`"10.0.0.0/33" is not an IP address or CIDR`, `"not-an-ip" is not an IP address`, "rate_limit needs per_second > 0"},
+		},
+		{
+			name: "mapping on a vendor decoder and a bad cel field",
+			yaml: source + "    decoder: {type: splunk, mapping: {title: x}, cel: {owner: x}}\n",
+			want: []string{"decoder.mapping is for the generic decoder", `decoder.cel: "owner" is not an alert field`},
 		},
 		{
 			name: "missing secret",
@@ -235,8 +278,8 @@ func TestParseInvalid(t *testing.T) {
 		},
 		{
 			name: "unknown decoder type",
-			yaml: source + "    decoder: {type: splunk}\n",
-			want: []string{`sources.gw.decoder.type "splunk" is unknown`},
+			yaml: source + "    decoder: {type: qradar}\n",
+			want: []string{`sources.gw.decoder.type "qradar" is unknown`},
 		},
 		{
 			name: "unknown mapping field",

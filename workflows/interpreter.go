@@ -125,6 +125,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 			State:        StateRunning,
 			Alert:        alert,
 			AlertCount:   1,
+			Deliveries:   1,
 			FirstSeen:    first,
 			LastSeen:     first,
 			SourceStatus: input.Alert.Status,
@@ -187,6 +188,7 @@ func (inc *incident) fold(ctx workflow.Context, a alerts.Alert) {
 		inc.startSignalSeen = true
 		return
 	}
+	inc.status.Deliveries++
 	if inc.seen[a.ID] {
 		inc.status.Redeliveries++
 		return

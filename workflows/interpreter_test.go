@@ -317,8 +317,8 @@ func TestPlaybookRuns(t *testing.T) {
 			},
 			wantStates: map[string]string{"done": "done"},
 			check: func(t *testing.T, s *workflows.Status) {
-				if s.AlertCount != 3 || s.Redeliveries != 1 || s.SourceStatus != "resolved" {
-					t.Errorf("count %d redeliveries %d source status %s, want 3, 1, resolved", s.AlertCount, s.Redeliveries, s.SourceStatus)
+				if s.AlertCount != 3 || s.Redeliveries != 1 || s.Deliveries != 4 || s.SourceStatus != "resolved" {
+					t.Errorf("count %d redeliveries %d deliveries %d source status %s, want 3, 1, 4, resolved", s.AlertCount, s.Redeliveries, s.Deliveries, s.SourceStatus)
 				}
 			},
 		},

@@ -104,9 +104,10 @@ type Status struct {
 	State        string       `json:"state"`
 	Alert        alerts.Alert `json:"alert"`
 	// AlertCount counts distinct alerts folded into the incident;
-	// Redeliveries counts the same alert sent again.
+	// Redeliveries counts the same alert sent again; Deliveries counts both.
 	AlertCount   int                `json:"alert_count"`
 	Redeliveries int                `json:"redeliveries"`
+	Deliveries   int                `json:"deliveries"`
 	FirstSeen    time.Time          `json:"first_seen"`
 	LastSeen     time.Time          `json:"last_seen"`
 	SourceStatus string             `json:"source_status"`
