@@ -29,3 +29,25 @@ func TestApplyConventions(t *testing.T) {
 		})
 	}
 }
+
+func TestCategoryFromTechniques(t *testing.T) {
+	tests := []struct {
+		techniques []string
+		category   string
+		want       string
+	}{
+		{[]string{"AML.T0024.002"}, "", CategoryModelExtraction},
+		{[]string{"AML.T0051", "AML.T0020"}, "", CategoryDataPoisoning},
+		{[]string{"AML.T0043"}, "", CategoryAdversarialEvasion},
+		{[]string{"AML.T0010.003"}, "", CategorySupplyChain},
+		{[]string{"AML.T0024"}, "performance", "performance"},
+		{[]string{"AML.T0051"}, "", ""},
+	}
+	for _, tt := range tests {
+		a := Alert{Techniques: tt.techniques, Category: tt.category}
+		categoryFromTechniques(&a)
+		if a.Category != tt.want {
+			t.Errorf("%v with category %q: got %q, want %q", tt.techniques, tt.category, a.Category, tt.want)
+		}
+	}
+}

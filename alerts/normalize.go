@@ -53,6 +53,7 @@ func normalize(a *Alert, seed []byte) {
 	if len(a.Techniques) > MaxTechniques {
 		a.Techniques = a.Techniques[:MaxTechniques]
 	}
+	categoryFromTechniques(a)
 	if len(a.Labels) > MaxLabels {
 		keys := slices.Sorted(maps.Keys(a.Labels))
 		for _, k := range keys[MaxLabels:] {

@@ -35,8 +35,11 @@ const (
 // Config is the whole file.
 type Config struct {
 	// Listen is the HTTP server's address.
-	Listen   string   `yaml:"listen"`
-	Temporal Temporal `yaml:"temporal"`
+	Listen string `yaml:"listen"`
+	// TLS makes the HTTP server serve HTTPS; with ClientCAFile it also asks
+	// for client certificates, which sources with client_cert_subjects require.
+	TLS      *ServerTLS `yaml:"tls"`
+	Temporal Temporal   `yaml:"temporal"`
 	// Playbooks lists directories of playbook files loaded beside the
 	// built-in library (which BuiltinLibrary can switch off).
 	Playbooks      []string `yaml:"playbooks"`
@@ -48,6 +51,13 @@ type Config struct {
 	APITokens []APIToken          `yaml:"api_tokens"`
 	Sources   map[string]Source   `yaml:"sources"`
 	Actions   Actions             `yaml:"actions"`
+}
+
+// ServerTLS is the HTTP server's certificate and the CAs of client certificates.
+type ServerTLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Temporal is how to reach the Temporal cluster.
@@ -311,6 +321,9 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytesCeiling {
 		add("max_body_bytes must be between 1 and %d", MaxBodyBytesCeiling)
 	}
+	if t := c.TLS; t != nil && (t.CertFile == "" || t.KeyFile == "") {
+		add("tls: cert_file and key_file are both required to serve HTTPS")
+	}
 	if tls := c.Temporal.TLS; tls != nil && (tls.CertFile == "") != (tls.KeyFile == "") {
 		add("temporal.tls: cert_file and key_file go together")
 	}
@@ -333,6 +346,9 @@ func (c *Config) Validate() error {
 			add("sources.%s: a source name must be lowercase letters, digits, '-' or '_' (it is part of the webhook URL)", name)
 		}
 		validateVerify("sources."+name+".verify", &s.Verify, add)
+		if len(s.ClientCertSubjects) > 0 && (c.TLS == nil || c.TLS.ClientCAFile == "") {
+			add("sources.%s.client_cert_subjects needs tls.client_ca_file, so the server asks for client certificates", name)
+		}
 		if !slices.Contains(DecoderTypes, s.Decoder.Type) {
 			add("sources.%s.decoder.type %q is unknown: use one of %s", name, s.Decoder.Type, strings.Join(DecoderTypes, ", "))
 		}

@@ -18,6 +18,7 @@ func TestLoadFull(t *testing.T) {
 	builtin := false
 	want := &Config{
 		Listen: "0.0.0.0:9090",
+		TLS:    &ServerTLS{CertFile: "/etc/aisoar/tls.crt", KeyFile: "/etc/aisoar/tls.key", ClientCAFile: "/etc/aisoar/clients-ca.pem"},
 		Temporal: Temporal{
 			Address:   "temporal.internal:7233",
 			Namespace: "ai-security",

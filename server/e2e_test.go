@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -60,7 +61,8 @@ type e2e struct {
 	token    string
 }
 
-func startE2E(t *testing.T) *e2e {
+// startE2E starts aisoar; mutate, when given, adjusts the config first.
+func startE2E(t *testing.T, mutate ...func(*config.Config)) *e2e {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	temporal, err := devserver.Start(devserver.Options{Ephemeral: true, UIPort: -1, SearchAttributes: workflows.SearchAttributes(), Logger: logger})
@@ -96,6 +98,9 @@ func startE2E(t *testing.T) *e2e {
 		Sources: map[string]config.Source{"siem": {Verify: config.Verify{
 			Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: filepath.Join(dir, "source.secret")}}}},
 		Actions: config.Actions{HTTP: config.HTTPAction{AllowHosts: []string{strings.TrimPrefix(gwServer.URL, "http://")}}},
+	}
+	for _, m := range mutate {
+		m(cfg)
 	}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -134,8 +139,18 @@ func (e *e2e) alertBody(id string) []byte {
 // post sends a webhook; sign=false sends it with a wrong signature.
 func (e *e2e) post(t *testing.T, source string, body []byte, sign bool) (*http.Response, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.api.URL+"/v1/alerts/"+source, bytes.NewReader(body))
-	e.signer.SetHeaders(req.Header, "msg_1", time.Now(), body)
+	return e.postMessage(t, source, "", body, sign)
+}
+
+// postMessage sends a webhook with a given Standard Webhooks message id
+// (a fresh one when empty).
+func (e *e2e) postMessage(t *testing.T, path, messageID string, body []byte, sign bool) (*http.Response, map[string]any) {
+	t.Helper()
+	if messageID == "" {
+		messageID = fmt.Sprintf("msg_%d", time.Now().UnixNano())
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.api.URL+"/v1/alerts/"+path, bytes.NewReader(body))
+	e.signer.SetHeaders(req.Header, messageID, time.Now(), body)
 	if !sign {
 		req.Header.Set("webhook-signature", "v1,"+strings.Repeat("A", 43)+"=")
 	}
@@ -176,7 +191,8 @@ func incidentIDs(answer map[string]any) []string {
 	var ids []string
 	for _, a := range answer["alerts"].([]any) {
 		for _, inc := range a.(map[string]any)["incidents"].([]any) {
-			ids = append(ids, inc.(map[string]any)["id"].(string)+"@"+inc.(map[string]any)["run_id"].(string))
+			run, _ := inc.(map[string]any)["run_id"].(string)
+			ids = append(ids, inc.(map[string]any)["id"].(string)+"@"+run)
 		}
 	}
 	return ids

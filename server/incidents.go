@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,4 +207,13 @@ func (s *Server) listPlaybooks(w http.ResponseWriter, _ *http.Request, _ string)
 		list = append(list, playbookSummary{ID: pb.ID, Version: pb.Version, Title: pb.Title, ATLAS: pb.ATLAS, Trigger: pb.Trigger.When, File: pb.File, Hash: pb.Hash})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"playbooks": list})
+}
+
+func (s *Server) listSources(w http.ResponseWriter, _ *http.Request, _ string) {
+	list := make([]SourceSummary, 0, len(s.sources))
+	for _, src := range s.sources {
+		list = append(list, src.summary())
+	}
+	slices.SortFunc(list, func(a, b SourceSummary) int { return strings.Compare(a.Name, b.Name) })
+	writeJSON(w, http.StatusOK, map[string]any{"sources": list})
 }

@@ -17,7 +17,12 @@ import (
 
 	"github.com/aisoar/aisoar/config"
 	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/webhooks"
 )
+
+// maxSeenMessages bounds the webhook message ids remembered for replay
+// protection.
+const maxSeenMessages = 100_000
 
 // temporalTimeout bounds each call to Temporal made while answering a
 // request, so a sender is told 503 rather than left hanging.
@@ -39,6 +44,7 @@ type Server struct {
 	library  *playbooks.Library
 	temporal client.Client
 	sources  map[string]*source
+	seen     *webhooks.Seen
 	tokens   *tokens
 	logger   *slog.Logger
 	now      func() time.Time
@@ -47,7 +53,7 @@ type Server struct {
 
 // New builds the server, resolving the secrets the config names.
 func New(opts Options) (*Server, error) {
-	sources, err := buildSources(opts.Config.Sources)
+	sources, err := buildSources(context.Background(), opts.Config.Sources)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +77,7 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.seen = webhooks.NewSeen(webhooks.DefaultTolerance, maxSeenMessages, s.now)
 	s.routes()
 	return s, nil
 }
@@ -83,6 +90,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST "+incident+"/steps/{step}/decision", s.tokens.authenticated(s.decide))
 	s.mux.HandleFunc("POST "+incident+"/resolve", s.tokens.authenticated(s.resolve))
 	s.mux.HandleFunc("GET /v1/playbooks", s.tokens.authenticated(s.listPlaybooks))
+	s.mux.HandleFunc("GET /v1/sources", s.tokens.authenticated(s.listSources))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
+
+	"go.temporal.io/api/serviceerror"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -16,18 +20,22 @@ import (
 	"github.com/aisoar/aisoar/workflows"
 )
 
-// startedIncident is one incident an alert was delivered to.
+// startedIncident is one incident an alert was delivered to (or, in a dry
+// run, would be).
 type startedIncident struct {
 	ID       string `json:"id"`
 	Playbook string `json:"playbook"`
-	RunID    string `json:"run_id"`
+	RunID    string `json:"run_id,omitempty"`
 }
 
 // alertReceipt says what happened to one alert of a webhook request.
 type alertReceipt struct {
 	AlertID     string            `json:"alert_id"`
 	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"`
 	Incidents   []startedIncident `json:"incidents"`
+	// Alert is the normalized alert, shown in dry runs.
+	Alert *alerts.Alert `json:"alert,omitempty"`
 }
 
 // receiveAlert verifies, decodes and routes a webhook. It answers 202 only
@@ -40,6 +48,11 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no alert source %q is configured", name)})
 		return
 	}
+	if src.limiter != nil && !src.limiter.Allow() {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1/float64(src.limiter.Limit()))))))
+		writeProblem(w, problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("source %q is over its rate limit (rate_limit in the config)", name)})
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -50,16 +63,25 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "reading the body: " + err.Error()})
 		return
 	}
-	if err := src.verifier.Verify(r.Header, body); err != nil {
-		s.logger.Warn("alert refused", "source", name, "remote", r.RemoteAddr, "error", err)
-		status := http.StatusUnauthorized
+	if err := src.verifier.Verify(r, body); err != nil {
+		s.logger.Warn("alert refused", "source", name, "remote", r.RemoteAddr, "url", webhooks.RedactQuery(r.URL, src.secretParams...), "error", err)
 		if !errors.Is(err, webhooks.ErrUnauthorized) {
-			status = http.StatusInternalServerError
+			// The verifier could not decide (an identity provider's keys
+			// could not be fetched): the sender should retry.
+			writeUnavailable(w, "cannot verify the request now: "+err.Error())
+			return
 		}
-		writeProblem(w, problem{Status: status, Detail: err.Error()})
+		writeProblem(w, problem{Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
 	}
-	decoded, err := src.decoder.Decode(body)
+	messageID := r.Header.Get(webhooks.HeaderWebhookID)
+	if messageID != "" && s.seen.Check(name, messageID) {
+		// A replay, or a retry of a request we already accepted: the
+		// alerts are with their incidents; do nothing twice.
+		writeJSON(w, http.StatusOK, map[string]any{"duplicate": true, "message_id": messageID})
+		return
+	}
+	decoded, err := s.decode(src, body)
 	if err != nil {
 		p := problem{Status: http.StatusBadRequest, Detail: err.Error()}
 		var fe *alerts.FieldError
@@ -69,6 +91,7 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
+	dryRun := src.dryRun || r.URL.Query().Get("dry_run") == "true"
 	received := s.now().UTC()
 	receipts := make([]alertReceipt, 0, len(decoded))
 	accepted := false
@@ -78,13 +101,21 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		if a.Time.IsZero() {
 			a.Time = received
 		}
-		receipt, err := s.route(r.Context(), a)
+		receipt, err := s.route(r.Context(), a, dryRun)
 		if err != nil {
 			s.writeTemporalError(w, fmt.Sprintf("delivering alert %q", a.ID), err)
 			return
 		}
 		accepted = accepted || len(receipt.Incidents) > 0
 		receipts = append(receipts, receipt)
+	}
+	src.lastSeen.Store(received.UnixNano())
+	if dryRun {
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "alerts": receipts})
+		return
+	}
+	if messageID != "" {
+		s.seen.Record(name, messageID)
 	}
 	status := http.StatusAccepted
 	if !accepted {
@@ -93,19 +124,53 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]any{"alerts": receipts})
 }
 
-// route delivers an alert to every playbook whose trigger matches it:
-// a new incident, or the open one with the same id.
-func (s *Server) route(ctx context.Context, a *alerts.Alert) (alertReceipt, error) {
-	receipt := alertReceipt{AlertID: a.ID, Fingerprint: a.Fingerprint(), Incidents: []startedIncident{}}
+// decode decodes a body and applies the source's CEL mapping.
+func (s *Server) decode(src *source, body []byte) ([]alerts.Alert, error) {
+	decoded, err := src.decoder.Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	for i := range decoded {
+		if err := src.mapping.Apply(&decoded[i]); err != nil {
+			return nil, err
+		}
+	}
+	return decoded, nil
+}
+
+// route delivers an alert to every playbook whose trigger matches it: a
+// new incident, or the open one with the same id. A resolved alert only
+// reaches an open incident; it never opens one. A dry run starts nothing
+// and reports where the alert would go.
+func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alertReceipt, error) {
+	receipt := alertReceipt{AlertID: a.ID, Fingerprint: a.Fingerprint(), Status: a.Status, Incidents: []startedIncident{}}
 	matched, matchErr := s.library.Match(a)
 	if matchErr != nil {
 		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", matchErr)
+	}
+	if dryRun {
+		receipt.Alert = a
+		for _, pb := range matched {
+			receipt.Incidents = append(receipt.Incidents, startedIncident{ID: IncidentID(pb.Playbook.ID, receipt.Fingerprint), Playbook: pb.Playbook.ID})
+		}
+		return receipt, nil
 	}
 	if len(matched) == 0 {
 		s.logger.Info("alert matched no playbook", "alert", a.ID, "source", a.Source, "rule", a.Rule, "category", a.Category, "severity", a.Severity)
 		return receipt, nil
 	}
 	for _, pb := range matched {
+		id := IncidentID(pb.Playbook.ID, receipt.Fingerprint)
+		if a.Status == string(alerts.StatusResolved) {
+			delivered, err := s.signalOpen(ctx, id, a)
+			if err != nil {
+				return receipt, err
+			}
+			if delivered {
+				receipt.Incidents = append(receipt.Incidents, startedIncident{ID: id, Playbook: pb.Playbook.ID})
+			}
+			continue
+		}
 		run, err := s.start(ctx, pb, a, receipt.Fingerprint)
 		if err != nil {
 			return receipt, err
@@ -114,6 +179,20 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert) (alertReceipt, erro
 		s.logger.Info("alert delivered", "alert", a.ID, "incident", run.GetID(), "run", run.GetRunID())
 	}
 	return receipt, nil
+}
+
+// signalOpen delivers an alert to the incident if it is open, and reports
+// whether it was.
+func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
+	defer cancel()
+	err := s.temporal.SignalWorkflow(ctx, id, "", workflows.AlertSignal, a)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		s.logger.Info("resolved alert has no open incident", "alert", a.ID, "incident", id)
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // start signals the incident's workflow, starting it if it is not running.

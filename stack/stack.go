@@ -189,3 +189,30 @@ func clientTLS(t *config.TLS) (*tls.Config, error) {
 	}
 	return c, nil
 }
+
+// ServerTLS returns the HTTP server's TLS settings, or nil for plain HTTP.
+// Client certificates are asked for but not required, so sources without
+// client_cert_subjects keep working; those with it check the result.
+func ServerTLS(cfg *config.Config) (*tls.Config, error) {
+	t := cfg.TLS
+	if t == nil {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("tls.client_ca_file holds no PEM certificate")
+		}
+		c.ClientCAs, c.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return c, nil
+}

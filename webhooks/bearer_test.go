@@ -67,7 +67,7 @@ func TestBearerVerify(t *testing.T) {
 			for _, v := range tt.authz {
 				h.Add("Authorization", v)
 			}
-			err := b.Verify(h, []byte("{}"))
+			err := b.Verify(alertRequest(h), []byte("{}"))
 			if !checkVerifyError(t, err, tt.wantMsg) {
 				return
 			}
@@ -83,11 +83,11 @@ func TestBearerVerify(t *testing.T) {
 func TestBearerZeroValue(t *testing.T) {
 	h := http.Header{"Authorization": {"Bearer anything"}}
 	var zero Bearer
-	if err := zero.Verify(h, nil); !errors.Is(err, ErrUnauthorized) {
+	if err := zero.Verify(alertRequest(h), nil); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("zero value Verify = %v, want ErrUnauthorized", err)
 	}
 	var nilBearer *Bearer
-	if err := nilBearer.Verify(h, nil); !errors.Is(err, ErrUnauthorized) {
+	if err := nilBearer.Verify(alertRequest(h), nil); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("nil Verify = %v, want ErrUnauthorized", err)
 	}
 }
@@ -104,7 +104,7 @@ func FuzzBearerVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, authz string) {
-		err := b.Verify(http.Header{"Authorization": {authz}}, nil)
+		err := b.Verify(alertRequest(http.Header{"Authorization": {authz}}), nil)
 		if err != nil && !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("error %v does not wrap ErrUnauthorized", err)
 		}

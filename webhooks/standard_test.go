@@ -42,12 +42,12 @@ func TestStandardWebhooksVector(t *testing.T) {
 	h.Set("webhook-id", vectorID)
 	h.Set("webhook-timestamp", "1614265330")
 	h.Set("webhook-signature", vectorSignature)
-	if err := v.Verify(h, []byte(vectorBody)); err != nil {
+	if err := v.Verify(alertRequest(h), []byte(vectorBody)); err != nil {
 		t.Errorf("Verify of the spec's test vector: %v", err)
 	}
 	// The same key given without the prefix.
 	bare := newVectorVerifier(t, strings.TrimPrefix(vectorSecret, "whsec_"), 0)
-	if err := bare.Verify(h, []byte(vectorBody)); err != nil {
+	if err := bare.Verify(alertRequest(h), []byte(vectorBody)); err != nil {
 		t.Errorf("Verify with the secret given without whsec_: %v", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestStandardWebhooksVerify(t *testing.T) {
 			if body == "" {
 				body = vectorBody
 			}
-			err := v.Verify(h, []byte(body))
+			err := v.Verify(alertRequest(h), []byte(body))
 			if !checkVerifyError(t, err, tt.wantMsg) {
 				return
 			}
@@ -198,7 +198,7 @@ func TestStandardWebhooksTolerance(t *testing.T) {
 	}
 	h := http.Header{}
 	v.SetHeaders(h, "msg_1", vectorTime(), body)
-	if err := v.Verify(h, body); err == nil || !strings.Contains(err.Error(), "outside the 1m0s tolerance") {
+	if err := v.Verify(alertRequest(h), body); err == nil || !strings.Contains(err.Error(), "outside the 1m0s tolerance") {
 		t.Errorf("Verify = %v, want the 1m0s tolerance enforced", err)
 	}
 }
@@ -207,11 +207,11 @@ func TestStandardWebhooksZeroValue(t *testing.T) {
 	var zero StandardWebhooks
 	h := http.Header{}
 	zero.SetHeaders(h, "msg_1", time.Now(), nil) // signed with an empty key, which anyone can do
-	if err := zero.Verify(h, nil); !errors.Is(err, ErrUnauthorized) {
+	if err := zero.Verify(alertRequest(h), nil); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("zero value Verify = %v, want ErrUnauthorized", err)
 	}
 	var nilVerifier *StandardWebhooks
-	if err := nilVerifier.Verify(h, nil); !errors.Is(err, ErrUnauthorized) {
+	if err := nilVerifier.Verify(alertRequest(h), nil); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("nil Verify = %v, want ErrUnauthorized", err)
 	}
 }
@@ -238,7 +238,7 @@ func TestNewSecret(t *testing.T) {
 	}
 	h := http.Header{}
 	v.SetHeaders(h, "msg_1", time.Now(), []byte("{}"))
-	if err := v.Verify(h, []byte("{}")); err != nil {
+	if err := v.Verify(alertRequest(h), []byte("{}")); err != nil {
 		t.Errorf("round trip with a new secret: %v", err)
 	}
 }
@@ -257,7 +257,7 @@ func FuzzStandardWebhooksVerify(f *testing.F) {
 		h.Set("webhook-id", id)
 		h.Set("webhook-timestamp", timestamp)
 		h.Set("webhook-signature", signature)
-		if err := v.Verify(h, body); err != nil && !errors.Is(err, ErrUnauthorized) {
+		if err := v.Verify(alertRequest(h), body); err != nil && !errors.Is(err, ErrUnauthorized) {
 			t.Fatalf("error %v does not wrap ErrUnauthorized", err)
 		}
 		// Whatever the id and body, what SetHeaders signs, Verify accepts.
@@ -266,7 +266,7 @@ func FuzzStandardWebhooksVerify(f *testing.F) {
 		}
 		h = http.Header{}
 		v.SetHeaders(h, id, vectorTime(), body)
-		if err := v.Verify(h, body); err != nil {
+		if err := v.Verify(alertRequest(h), body); err != nil {
 			t.Fatalf("Verify after SetHeaders: %v", err)
 		}
 	})

@@ -4,14 +4,17 @@ package webhooks
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
-// Verifier checks one request. body is the full raw body (already read,
-// size-limited by the caller). Implementations are safe for concurrent use.
+// Verifier checks one request: its headers, URL, remote address or TLS state.
+// body is the full raw body, already read and size-limited by the caller;
+// r.Body must not be read. Implementations are safe for concurrent use.
 type Verifier interface {
-	Verify(header http.Header, body []byte) error
+	Verify(r *http.Request, body []byte) error
 }
 
 // ErrUnauthorized is wrapped by every verification failure (the server maps it
@@ -38,4 +41,19 @@ func quote(s string) string {
 		s = s[:limit] + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// quoteList quotes untrusted values for a message: at most a few, each cut
+// to a readable length.
+func quoteList(values []string) string {
+	const limit = 5
+	quoted := make([]string, 0, min(len(values), limit)+1)
+	for i, v := range values {
+		if i == limit {
+			quoted = append(quoted, fmt.Sprintf("and %d more", len(values)-limit))
+			break
+		}
+		quoted = append(quoted, quote(v))
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }

@@ -2,9 +2,21 @@ package webhooks
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
+
+// alertRequest returns a webhook request to /v1/alerts/test with header, as
+// the server hands it to a verifier.
+func alertRequest(header http.Header) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/v1/alerts/test", nil)
+	if header != nil {
+		r.Header = header
+	}
+	return r
+}
 
 // checkVerifyError checks a Verify result against the wanted message ("" for
 // success) and reports whether there is an error to inspect further.

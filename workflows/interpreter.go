@@ -131,7 +131,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 			SourceStatus: input.Alert.Status,
 		},
 		steps:     map[string]*StepStatus{},
-		seen:      map[string]bool{input.Alert.ID: true},
+		seen:      map[string]bool{alertKey(&input.Alert): true},
 		alerts:    workflow.GetSignalChannel(ctx, AlertSignal),
 		decisions: map[string]*ApprovalStatus{},
 	}
@@ -184,17 +184,18 @@ func (inc *incident) registerHandlers(ctx workflow.Context) error {
 
 // fold records a repeated alert in the open incident.
 func (inc *incident) fold(ctx workflow.Context, a alerts.Alert) {
-	if a.ID == inc.input.Alert.ID && !inc.startSignalSeen {
+	key := alertKey(&a)
+	if key == alertKey(&inc.input.Alert) && !inc.startSignalSeen {
 		inc.startSignalSeen = true
 		return
 	}
 	inc.status.Deliveries++
-	if inc.seen[a.ID] {
+	if inc.seen[key] {
 		inc.status.Redeliveries++
 		return
 	}
 	if len(inc.seen) < maxSeenAlerts {
-		inc.seen[a.ID] = true
+		inc.seen[key] = true
 	}
 	inc.status.AlertCount++
 	inc.status.LastSeen = a.Received
@@ -206,6 +207,10 @@ func (inc *incident) fold(ctx workflow.Context, a alerts.Alert) {
 	}
 	workflow.GetLogger(ctx).Info("alert folded into incident", "alert", a.ID, "count", inc.status.AlertCount)
 }
+
+// alertKey tells deliveries apart: a redelivery repeats an alert's id and
+// status; a resolved notice keeps the id of the alert it resolves.
+func alertKey(a *alerts.Alert) string { return a.ID + "\x00" + a.Status }
 
 // drainAlerts folds the alerts that arrived after the last workflow task,
 // so none is lost when the run completes.

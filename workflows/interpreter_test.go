@@ -310,8 +310,9 @@ func TestPlaybookRuns(t *testing.T) {
 				second.ID = "a-2"
 				h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.AlertSignal, second) })
 				h.at(2*time.Minute, func() { h.env.SignalWorkflow(workflows.AlertSignal, second) })
+				// A resolved notice may keep the id of the alert it resolves.
 				resolved := extractionAlert(3)
-				resolved.ID, resolved.Status = "a-3", "resolved"
+				resolved.ID, resolved.Status = "a-2", "resolved"
 				h.at(3*time.Minute, func() { h.env.SignalWorkflow(workflows.AlertSignal, resolved) })
 				h.at(time.Hour, func() { h.resolve(t, "alice") })
 			},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,17 +102,24 @@ func runDev(ctx context.Context, o devOptions) error {
 	}
 	defer s.Stop()
 
+	tlsConfig, err := stack.ServerTLS(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	if tlsConfig != nil {
+		url = "https://" + ln.Addr().String()
+	}
 	state := devState{URL: url, Source: devSource, SecretFile: secretFile, TokenFile: tokenFile, UI: temporal.UIAddress()}
 	if err := writeDevState(o.dataDir, state); err != nil {
 		return err
 	}
 	printBanner(state, temporal.FrontendAddress(), len(s.Library.Playbooks()))
-	return serveHTTP(ctx, ln, s.Handler, logger)
+	return serveHTTP(ctx, ln, s.Handler, tlsConfig, logger)
 }
 
 // devConfig is the config `aisoar dev` runs with: the user's file, or
@@ -137,13 +145,25 @@ func devConfig(o devOptions) (cfg *config.Config, secretFile, tokenFile string, 
 		Listen:    o.listen,
 		Roles:     roles,
 		APITokens: []config.APIToken{{User: devUser, Token: config.Secret{File: tokenFile}}},
-		Sources: map[string]config.Source{devSource: {
-			Verify: config.Verify{Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: secretFile}},
-		}},
-		Actions: config.Actions{HTTP: config.HTTPAction{AllowHosts: []string{"127.0.0.1:*", "localhost:*"}}},
+		Sources:   devSources(secretFile),
+		Actions:   config.Actions{HTTP: config.HTTPAction{AllowHosts: []string{"127.0.0.1:*", "localhost:*"}}},
 	}
 	cfg.ApplyDefaults()
 	return cfg, secretFile, tokenFile, cfg.Validate()
+}
+
+// devSources is the generic dev source plus one per SIEM payload format
+// (dev-splunk, dev-grafana, …), all verified with the dev secret, so every
+// format can be tried with `aisoar alert send --format`.
+func devSources(secretFile string) map[string]config.Source {
+	verify := config.Verify{Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: secretFile}}
+	sources := map[string]config.Source{devSource: {Verify: verify}}
+	for _, format := range config.DecoderTypes {
+		if format != config.DecoderGeneric {
+			sources[devSource+"-"+format] = config.Source{Verify: verify, Decoder: config.Decoder{Type: format}}
+		}
+	}
+	return sources
 }
 
 func printBanner(s devState, temporalAddr string, playbooks int) {
@@ -156,6 +176,7 @@ aisoar dev is running. Stop it with Ctrl-C.
 
   HTTP API:          %[1]s
   Alert webhook:     %[1]s/v1/alerts/%[2]s   (Standard Webhooks secret in %[3]s)
+                     %[1]s/v1/alerts/%[2]s-splunk, -elastic, -grafana, … for SIEM payloads
   API token:         %[4]s   (user %[5]q, in every approver role)
   Temporal:          %[6]s
   Temporal Web UI:   %[7]s
@@ -164,6 +185,7 @@ aisoar dev is running. Stop it with Ctrl-C.
 Try it, in another terminal:
 
   go run ./cmd/aisoar alert send --example model-extraction
+  go run ./cmd/aisoar alert send --format grafana --dry-run
   go run ./cmd/aisoar incidents list
   go run ./cmd/aisoar incidents show <incident>
   go run ./cmd/aisoar approve <incident> <step>
@@ -176,18 +198,32 @@ or with curl:
 `, s.URL, s.Source, s.SecretFile, s.TokenFile, devUser, temporalAddr, ui, playbooks)
 }
 
-// serveHTTP serves until ctx ends, then shuts down gracefully.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+// serveHTTP serves until ctx ends, then shuts down gracefully, letting
+// requests in flight finish. tlsConfig, when set, makes it serve HTTPS.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

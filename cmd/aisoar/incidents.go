@@ -188,3 +188,39 @@ func newResolveCommand() *cobra.Command {
 	cmd.Flags().StringVar(&reason, "reason", "", "why the incident is closed")
 	return cmd
 }
+
+func newSourcesCommand() *cobra.Command {
+	var api apiFlags
+	cmd := &cobra.Command{
+		Use:   "sources",
+		Short: "List the alert sources with their verification, payload format and last alert",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			var resp struct {
+				Sources []server.SourceSummary `json:"sources"`
+			}
+			if err := c.call("GET", "/v1/sources", nil, &resp); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "SOURCE\tVERIFY\tFORMAT\tLAST ALERT")
+			for _, s := range resp.Sources {
+				last := "never"
+				if !s.LastSeen.IsZero() {
+					last = s.LastSeen.Local().Format(time.DateTime)
+				}
+				if s.DryRun {
+					last += " (dry run)"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.Verify, s.Format, last)
+			}
+			return w.Flush()
+		},
+	}
+	api.register(cmd)
+	return cmd
+}

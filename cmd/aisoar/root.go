@@ -46,6 +46,7 @@ AISOAR_TEMPORAL_ADDRESS, --token is AISOAR_TOKEN, and so on.`,
 		newDecisionCommand(true),
 		newDecisionCommand(false),
 		newResolveCommand(),
+		newSourcesCommand(),
 	)
 	addEnvToUsage(root)
 	return root

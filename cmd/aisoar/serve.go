@@ -89,12 +89,16 @@ on the namespace at start when they are missing.`,
 			}
 			defer stop()
 			registerSearchAttributes(ctx, s, cfg, logger)
+			tlsConfig, err := stack.ServerTLS(cfg)
+			if err != nil {
+				return err
+			}
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return err
 			}
-			logger.Info("aisoar server listening", "address", ln.Addr().String(), "temporal", cfg.Temporal.Address, "playbooks", len(s.Library.Playbooks()))
-			return serveHTTP(ctx, ln, s.Handler, logger)
+			logger.Info("aisoar server listening", "address", ln.Addr().String(), "https", tlsConfig != nil, "temporal", cfg.Temporal.Address, "playbooks", len(s.Library.Playbooks()))
+			return serveHTTP(ctx, ln, s.Handler, tlsConfig, logger)
 		},
 	}
 	p.register(cmd)
