@@ -10,19 +10,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -32,10 +26,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/aisoar/aisoar/config"
-	"github.com/aisoar/aisoar/devserver"
-	"github.com/aisoar/aisoar/stack"
-	"github.com/aisoar/aisoar/webhooks"
+	"github.com/aisoar/aisoar/bench/rig"
 	"github.com/aisoar/aisoar/workflows"
 )
 
@@ -81,38 +72,20 @@ type options struct {
 
 func run(o options) error {
 	n, k, concurrency, rounds := o.n, o.k, o.concurrency, o.rounds
-	logger := slog.New(slog.DiscardHandler)
-	srv, err := devserver.Start(devserver.Options{Ephemeral: true, UIPort: -1, SearchAttributes: workflows.SearchAttributes(), Logger: logger})
+	workerOpts := rig.WorkerOptions()
+	r, err := rig.Start(rig.Options{Steps: k, AutoResolve: o.autoResolve, Worker: workerOpts})
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	workerOpts := sdkworker.Options{MaxConcurrentActivityExecutionSize: 200, MaxConcurrentWorkflowTaskExecutionSize: 200}
-
-	dir, err := os.MkdirTemp("", "aisoar-bench")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cfg, secret, err := benchConfig(dir, srv, k, o.autoResolve)
-	if err != nil {
-		return err
-	}
-	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Roles: stack.Roles{Worker: true, Server: true}, Logger: logger, Worker: workerOpts})
-	if err != nil {
-		return err
-	}
-	defer s.Stop()
-	api := httptest.NewServer(s.Handler)
-	defer api.Close()
+	defer r.Close()
 
 	fmt.Printf("n=%d workflows, k=%d actions each, %d concurrent starters, one embedded Temporal (SQLite in memory)\n\n", n, k, concurrency)
 	fmt.Printf("%-6s %-14s %12s %14s %12s %12s\n", "round", "", "elapsed", "workflows/s", "first p50", "first p99")
 	var bares, ours []result
 	for round := range rounds {
 		sides := []func() (result, error){
-			func() (result, error) { return runBare(s.Client, round, n, k, concurrency, workerOpts) },
-			func() (result, error) { return runAisoar(s.Client, api.URL, secret, round, o) },
+			func() (result, error) { return runBare(r.Stack.Client, round, n, k, concurrency, workerOpts) },
+			func() (result, error) { return runAisoar(r, round, o) },
 		}
 		if round%2 == 1 {
 			slices.Reverse(sides)
@@ -149,41 +122,6 @@ func median(rs []result, metric func(result) float64) float64 {
 	return values[len(values)/2]
 }
 
-// benchConfig writes a K-step playbook of no-op set actions and a source.
-func benchConfig(dir string, srv *devserver.Server, k int, autoResolve time.Duration) (*config.Config, string, error) {
-	secret, err := webhooks.NewSecret()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte(secret), 0o600); err != nil {
-		return nil, "", err
-	}
-	playbook := "id: bench\nversion: 1\ntrigger:\n  when: alert.category == \"bench\" && alert.severity >= 1\n"
-	if autoResolve > 0 {
-		playbook += fmt.Sprintf("auto_resolve_after: %s\n", autoResolve)
-	}
-	playbook += "steps:\n"
-	for i := range k {
-		playbook += fmt.Sprintf("  - id: s%d\n    action: set\n    with: {values: {model: \"${{ alert.asset.model }}\"}}\n", i)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "playbooks"), 0o755); err != nil {
-		return nil, "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "playbooks", "bench.yaml"), []byte(playbook), 0o644); err != nil {
-		return nil, "", err
-	}
-	builtin := false
-	cfg := &config.Config{
-		Temporal:       config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace()},
-		Playbooks:      []string{filepath.Join(dir, "playbooks")},
-		BuiltinLibrary: &builtin,
-		Sources: map[string]config.Source{"bench": {Verify: config.Verify{
-			Type: config.VerifyStandardWebhooks, Secret: config.Secret{File: filepath.Join(dir, "secret")}}}},
-	}
-	cfg.ApplyDefaults()
-	return cfg, secret, cfg.Validate()
-}
-
 // bareWorkflow runs k no-op activities in sequence, as the playbook does.
 func bareWorkflow(ctx workflow.Context, k int) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
@@ -209,7 +147,7 @@ func runBare(c client.Client, round, n, k, concurrency int, opts sdkworker.Optio
 	ids := make([]string, n)
 	starts := make([]time.Time, n)
 	begin := time.Now()
-	err := parallel(n, concurrency, func(i int) error {
+	err := rig.Parallel(n, concurrency, func(i int) error {
 		ids[i] = fmt.Sprintf("bare-%d-%d", round, i)
 		starts[i] = time.Now()
 		_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: ids[i], TaskQueue: queue}, "Bare", k)
@@ -224,38 +162,19 @@ func runBare(c client.Client, round, n, k, concurrency int, opts sdkworker.Optio
 	return measure(c, bareName, ids, starts, begin, k)
 }
 
-func runAisoar(c client.Client, url, secret string, round int, o options) (result, error) {
-	n, k, concurrency := o.n, o.k, o.concurrency
-	signer, err := webhooks.NewStandardWebhooks(secret)
-	if err != nil {
-		return result{}, err
-	}
+func runAisoar(r *rig.Rig, round int, o options) (result, error) {
+	c, n, k, concurrency := r.Stack.Client, o.n, o.k, o.concurrency
 	ids := make([]string, n)
 	starts := make([]time.Time, n)
 	begin := time.Now()
-	err = parallel(n, concurrency, func(i int) error {
-		body, _ := json.Marshal(map[string]any{
-			"id": fmt.Sprintf("alert-%d-%d", round, i), "rule": "bench", "category": "bench", "severity": 3,
-			"asset": map[string]any{"model": fmt.Sprintf("model-%d-%d", round, i)},
-		})
-		req, _ := http.NewRequest(http.MethodPost, url+"/v1/alerts/bench", bytes.NewReader(body))
-		signer.SetHeaders(req.Header, fmt.Sprintf("msg-%d-%d", round, i), time.Now(), body)
+	err := rig.Parallel(n, concurrency, func(i int) error {
+		body := rig.Alert(fmt.Sprintf("alert-%d-%d", round, i), fmt.Sprintf("model-%d-%d", round, i))
 		starts[i] = time.Now()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
+		status, id, err := r.Post(body, fmt.Sprintf("msg-%d-%d", round, i))
+		if err != nil || status != http.StatusAccepted || id == "" {
+			return fmt.Errorf("alert %d: status %d, %v", i, status, err)
 		}
-		var answer struct {
-			Alerts []struct {
-				Incidents []struct{ ID string } `json:"incidents"`
-			} `json:"alerts"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&answer)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusAccepted || len(answer.Alerts[0].Incidents) != 1 {
-			return fmt.Errorf("alert %d: status %d, %v", i, resp.StatusCode, err)
-		}
-		ids[i] = answer.Alerts[0].Incidents[0].ID
+		ids[i] = id
 		return nil
 	})
 	if err != nil {
@@ -273,11 +192,11 @@ func runAisoar(c client.Client, url, secret string, round int, o options) (resul
 	if err := waitContained(c, round, n); err != nil {
 		return result{}, err
 	}
-	r, err := measure(c, "aisoar", ids, starts, begin, k)
+	res, err := measure(c, "aisoar", ids, starts, begin, k)
 	if err != nil {
 		return result{}, err
 	}
-	err = parallel(n, concurrency, func(i int) error {
+	err = rig.Parallel(n, concurrency, func(i int) error {
 		_, err := c.UpdateWorkflow(context.Background(), client.UpdateWorkflowOptions{
 			WorkflowID: ids[i], UpdateName: workflows.ResolveUpdate, Args: []any{workflows.Resolution{By: "bench"}},
 			WaitForStage: client.WorkflowUpdateStageAccepted,
@@ -287,7 +206,7 @@ func runAisoar(c client.Client, url, secret string, round int, o options) (resul
 	if err != nil {
 		return result{}, err
 	}
-	return r, waitClosed(c, ids, concurrency)
+	return res, waitClosed(c, ids, concurrency)
 }
 
 // waitContained polls visibility until every incident of the round has
@@ -312,7 +231,7 @@ func waitContained(c client.Client, round, n int) error {
 
 // waitClosed waits for every workflow to complete.
 func waitClosed(c client.Client, ids []string, concurrency int) error {
-	return parallel(len(ids), concurrency, func(i int) error {
+	return rig.Parallel(len(ids), concurrency, func(i int) error {
 		return c.GetWorkflow(context.Background(), ids[i], "").Get(context.Background(), nil)
 	})
 }
@@ -322,7 +241,7 @@ func waitClosed(c client.Client, ids []string, concurrency int) error {
 func measure(c client.Client, name string, ids []string, starts []time.Time, begin time.Time, k int) (result, error) {
 	latencies := make([]time.Duration, len(ids))
 	ends := make([]time.Time, len(ids))
-	err := parallel(len(ids), 8, func(i int) error {
+	err := rig.Parallel(len(ids), 8, func(i int) error {
 		iter := c.GetWorkflowHistory(context.Background(), ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		completed := 0
 		for iter.HasNext() {
@@ -358,35 +277,4 @@ func measure(c client.Client, name string, ids []string, starts []time.Time, beg
 		p50:        latencies[len(latencies)*50/100],
 		p99:        latencies[min(len(latencies)-1, len(latencies)*99/100)],
 	}, nil
-}
-
-// parallel runs fn for 0..n-1 on `workers` goroutines and returns the first error.
-func parallel(n, workers int, fn func(i int) error) error {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return firstErr
 }

@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	vault "github.com/hashicorp/vault/api"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -212,14 +214,17 @@ type HTTPCredential struct {
 	Secret Secret `yaml:"secret"`
 }
 
-// Secret names where a secret is kept: an environment variable or a file.
+// Secret names where a secret is kept: an environment variable, a file, or
+// a field of a Vault secret ("secret/data/aisoar/splunk#token", read with
+// the VAULT_ADDR and VAULT_TOKEN of the environment; KV v1 and v2 both work).
 type Secret struct {
-	Env  string `yaml:"env"`
-	File string `yaml:"file"`
+	Env   string `yaml:"env"`
+	File  string `yaml:"file"`
+	Vault string `yaml:"vault"`
 }
 
 // IsSet reports whether the secret names a place.
-func (s Secret) IsSet() bool { return s.Env != "" || s.File != "" }
+func (s Secret) IsSet() bool { return s.Env != "" || s.File != "" || s.Vault != "" }
 
 // Resolve reads the secret.
 func (s Secret) Resolve() (string, error) {
@@ -236,8 +241,45 @@ func (s Secret) Resolve() (string, error) {
 			return "", fmt.Errorf("reading secret: %w", err)
 		}
 		return strings.TrimSpace(string(data)), nil
+	case s.Vault != "":
+		return readVault(s.Vault)
 	}
-	return "", errors.New("no secret configured (set env or file)")
+	return "", errors.New("no secret configured (set env, file or vault)")
+}
+
+// vaultTimeout bounds reading one secret from Vault.
+const vaultTimeout = 10 * time.Second
+
+// readVault reads "path#field" from Vault.
+func readVault(ref string) (string, error) {
+	path, field, ok := strings.Cut(ref, "#")
+	if !ok || path == "" || field == "" {
+		return "", fmt.Errorf("vault secret %q must be path#field, like secret/data/aisoar/splunk#token", ref)
+	}
+	client, err := vault.NewClient(vault.DefaultConfig())
+	if err != nil {
+		return "", fmt.Errorf("vault client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), vaultTimeout)
+	defer cancel()
+	secret, err := client.Logical().ReadWithContext(ctx, path)
+	if err != nil {
+		return "", fmt.Errorf("reading %s from Vault at %s: %w", path, client.Address(), err)
+	}
+	if secret == nil || secret.Data == nil {
+		return "", fmt.Errorf("Vault has no secret at %s", path)
+	}
+	data := secret.Data
+	if inner, ok := data["data"].(map[string]any); ok {
+		if _, v2 := data["metadata"]; v2 {
+			data = inner // KV version 2 wraps the fields
+		}
+	}
+	value, ok := data[field].(string)
+	if !ok || value == "" {
+		return "", fmt.Errorf("Vault secret %s has no string field %q", path, field)
+	}
+	return value, nil
 }
 
 // Load reads and validates a config file.
@@ -332,7 +374,7 @@ func (c *Config) Validate() error {
 			add("api_tokens[%d]: user is required", i)
 		}
 		if !t.Token.IsSet() {
-			add("api_tokens[%d]: token needs env or file", i)
+			add("api_tokens[%d]: token needs env, file or vault", i)
 		}
 	}
 	for _, role := range sortedKeys(c.Roles) {
@@ -378,7 +420,7 @@ func (c *Config) Validate() error {
 	}
 	for _, name := range sortedKeys(c.Actions.HTTP.Credentials) {
 		if !c.Actions.HTTP.Credentials[name].Secret.IsSet() {
-			add("actions.http.credentials.%s.secret needs env or file", name)
+			add("actions.http.credentials.%s.secret needs env, file or vault", name)
 		}
 	}
 	return errors.Join(errs...)
@@ -414,7 +456,7 @@ func validateVerify(at string, v *Verify, add func(string, ...any)) {
 		return
 	}
 	if needsSecret && !v.Secret.IsSet() {
-		add("%s.secret needs env or file", at)
+		add("%s.secret needs env, file or vault", at)
 	}
 }
 

@@ -41,6 +41,7 @@ func TestLoadFull(t *testing.T) {
 		APITokens: []APIToken{
 			{User: "alice@example.com", Token: Secret{Env: "AISOAR_TOKEN_ALICE"}},
 			{User: "ci-bot", Token: Secret{File: "/run/secrets/aisoar-ci-token"}},
+			{User: "soar-bridge", Token: Secret{Vault: "secret/data/aisoar/tokens#bridge"}},
 		},
 		Sources: map[string]Source{
 			"llm-gateway": {
@@ -270,7 +271,7 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "missing secret",
 			yaml: "sources:\n  gw:\n    verify: {type: standard-webhooks}\n",
-			want: []string{"sources.gw.verify.secret needs env or file"},
+			want: []string{"sources.gw.verify.secret needs env, file or vault"},
 		},
 		{
 			name: "bad source name",
@@ -305,7 +306,7 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "api token without secret",
 			yaml: "api_tokens:\n  - user: alice\n  - user: bob\n    token: {file: /t}\n",
-			want: []string{"api_tokens[0]: token needs env or file"},
+			want: []string{"api_tokens[0]: token needs env, file or vault"},
 		},
 		{
 			name: "tls cert without key",
@@ -347,7 +348,7 @@ sources:
 				"max_body_bytes",
 				"roles.soc",
 				"api_tokens[0]: user is required",
-				"api_tokens[0]: token needs env or file",
+				"api_tokens[0]: token needs env, file or vault",
 				"sources.Bad: a source name",
 				"sources.Bad.verify.secret",
 				"sources.gw.verify.type is required",
@@ -406,7 +407,7 @@ func TestSecretResolve(t *testing.T) {
 		{name: "file is trimmed", secret: Secret{File: secretFile}, want: "s3cret-from-file"},
 		{name: "missing file", secret: Secret{File: missingFile}, wantErr: missingFile},
 		{name: "env wins over file", secret: Secret{Env: "AISOAR_TEST_SECRET", File: secretFile}, want: "s3cret-from-env"},
-		{name: "neither", secret: Secret{}, wantErr: "set env or file"},
+		{name: "neither", secret: Secret{}, wantErr: "set env, file or vault"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

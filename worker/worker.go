@@ -29,7 +29,7 @@ type Options struct {
 // workflow and the actions on the task queue.
 func New(c client.Client, opts Options) sdkworker.Worker {
 	w := sdkworker.New(c, opts.TaskQueue, opts.Worker)
-	w.RegisterWorkflowWithOptions(workflows.NewInterpreter(opts.Compiler).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NewInterpreter(opts.Compiler, workflows.InterpreterOptions{}).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	opts.Actions.Register(w)
 	return w
 }

@@ -23,17 +23,32 @@ const (
 // redelivery from a new alert.
 const maxSeenAlerts = 1000
 
+// DefaultMaxHistoryEvents is the history length at which an open incident
+// continues as a new run, well under Temporal's limits: a noisy rule can
+// fold thousands of alerts into one incident.
+const DefaultMaxHistoryEvents = 10_000
+
+// InterpreterOptions tune the interpreter.
+type InterpreterOptions struct {
+	// MaxHistoryEvents overrides DefaultMaxHistoryEvents.
+	MaxHistoryEvents int
+}
+
 // Interpreter runs playbooks as workflows. It caches compiled playbooks by
 // content hash; compiling is pure, so the cache does not affect replay.
 type Interpreter struct {
-	compiler *playbooks.Compiler
-	mu       sync.Mutex
-	compiled map[string]*playbooks.Compiled
+	compiler         *playbooks.Compiler
+	maxHistoryEvents int
+	mu               sync.Mutex
+	compiled         map[string]*playbooks.Compiled
 }
 
 // NewInterpreter returns an interpreter that compiles with compiler.
-func NewInterpreter(compiler *playbooks.Compiler) *Interpreter {
-	return &Interpreter{compiler: compiler, compiled: map[string]*playbooks.Compiled{}}
+func NewInterpreter(compiler *playbooks.Compiler, opts InterpreterOptions) *Interpreter {
+	if opts.MaxHistoryEvents <= 0 {
+		opts.MaxHistoryEvents = DefaultMaxHistoryEvents
+	}
+	return &Interpreter{compiler: compiler, maxHistoryEvents: opts.MaxHistoryEvents, compiled: map[string]*playbooks.Compiled{}}
 }
 
 func (in *Interpreter) compile(pb *playbooks.Playbook) (*playbooks.Compiled, error) {
@@ -62,21 +77,42 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 		return nil, err
 	}
 
-	if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
-		inc.fail(ctx, failed)
+	if input.Resumed != nil {
+		inc.resume(input.Resumed)
 	} else {
-		inc.setState(ctx, StateContained)
+		if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
+			inc.fail(ctx, failed)
+		} else {
+			inc.setState(ctx, StateContained)
+		}
+		if after := input.Playbook.AutoResolveAfter.Std(); after > 0 {
+			inc.autoResolveAt = workflow.Now(ctx).Add(after)
+		}
 	}
 
-	resolveAfter := input.Playbook.AutoResolveAfter.Std()
-	if resolveAfter > 0 {
-		if ok, err := workflow.AwaitWithTimeout(ctx, resolveAfter, inc.resolveRequested); err != nil {
+	// The incident stays open, folding repeated alerts, until it is resolved.
+	// When its history grows long it continues as a new run with its state.
+	historyLong := func() bool {
+		info := workflow.GetInfo(ctx)
+		return (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= in.maxHistoryEvents) &&
+			workflow.AllHandlersFinished(ctx)
+	}
+	wake := func() bool { return inc.resolveRequested() || historyLong() }
+	if inc.autoResolveAt.IsZero() {
+		if err := workflow.Await(ctx, wake); err != nil {
 			return nil, err
-		} else if !ok {
-			inc.resolution = &Resolution{By: "aisoar", Reason: "auto_resolve_after " + resolveAfter.String(), At: workflow.Now(ctx)}
 		}
-	} else if err := workflow.Await(ctx, inc.resolveRequested); err != nil {
+	} else if ok, err := workflow.AwaitWithTimeout(ctx, inc.autoResolveAt.Sub(workflow.Now(ctx)), wake); err != nil {
 		return nil, err
+	} else if !ok {
+		inc.resolution = &Resolution{By: "aisoar", Reason: "auto_resolve_after " + input.Playbook.AutoResolveAfter.String(), At: workflow.Now(ctx)}
+	}
+	if !inc.resolveRequested() {
+		inc.drainAlerts(ctx)
+		next := input
+		next.Resumed = inc.carry()
+		workflow.GetLogger(ctx).Info("incident continues as a new run", "history_events", workflow.GetInfo(ctx).GetCurrentHistoryLength())
+		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 	}
 	inc.resolve(ctx)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -99,6 +135,8 @@ type incident struct {
 	// startSignalSeen is set once the signal that came with the start
 	// (SignalWithStart delivers the first alert twice) has been dropped.
 	startSignalSeen bool
+	// autoResolveAt is when the incident resolves itself; zero for never.
+	autoResolveAt time.Time
 	// done lists the completed steps in completion order, for undo.
 	done []*playbooks.Step
 	// decisions receives the outcome of each approval, by step id.
@@ -172,11 +210,11 @@ func (inc *incident) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: inc.validateResolve}); err != nil {
 		return err
 	}
+	// Alerts wait in the channel until this goroutine folds them, so one
+	// that arrives as the run ends is still there for drainAlerts.
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var a alerts.Alert
-			inc.alerts.Receive(ctx, &a)
-			inc.fold(ctx, a)
+		for workflow.Await(ctx, func() bool { return inc.alerts.Len() > 0 }) == nil {
+			inc.drainAlerts(ctx)
 		}
 	})
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -84,7 +85,7 @@ func newHarness(t *testing.T, pb playbooks.Playbook, alert alerts.Alert) *harnes
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t)).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	env.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t), workflows.InterpreterOptions{}).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	reg := activities.NewRegistry(activities.Options{Logger: slog.New(slog.DiscardHandler)})
 	reg.Register(env)
 	h := &harness{env: env, http: &httpCalls{fail: map[string]bool{}},
@@ -378,5 +379,39 @@ func TestBadPlaybookFailsTheRun(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if err := h.env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != "BadPlaybook" {
 		t.Fatalf("error = %v, want a BadPlaybook application error", err)
+	}
+}
+
+// TestLongIncidentContinuesAsNew checks that an incident whose history grows
+// long continues in a new run that keeps its counts and can still undo.
+func TestLongIncidentContinuesAsNew(t *testing.T) {
+	pb := loadPlaybook(t, "testdata/containment.yaml")
+	h := newHarness(t, pb, extractionAlert(3))
+	second := extractionAlert(3)
+	second.ID = "a-2"
+	h.at(time.Minute, func() { h.env.SignalWorkflow(workflows.AlertSignal, second) })
+	h.at(2*time.Minute, func() { h.env.SetCurrentHistoryLength(workflows.DefaultMaxHistoryEvents) })
+	h.env.ExecuteWorkflow(workflows.WorkflowName, h.in)
+
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next workflows.Input
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Resumed == nil || next.Resumed.Status.AlertCount != 2 || !slices.Equal(next.Resumed.Done, []string{"evidence", "throttle", "tell", "contain", "done"}) {
+		t.Fatalf("carried %+v, want two alerts and the done steps in order", next.Resumed)
+	}
+
+	resumed := newHarness(t, pb, next.Alert)
+	resumed.in = next
+	resumed.at(time.Minute, func() { resumed.env.SignalWorkflow(workflows.AlertSignal, second) })
+	resumed.at(2*time.Minute, func() { resumed.resolve(t, "alice") })
+	status := resumed.run(t)
+	if len(resumed.http.urls) != 1 || status.AlertCount != 2 || status.Redeliveries != 1 || stepStates(status)["undo_throttle"] != "done" {
+		t.Errorf("resumed run: http %v, count %d, redeliveries %d, undo %q; want only the undo call, 2, 1, done",
+			resumed.http.urls, status.AlertCount, status.Redeliveries, stepStates(status)["undo_throttle"])
 	}
 }

@@ -57,7 +57,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, sc := range replayScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
-			replayer.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t)).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t), workflows.InterpreterOptions{}).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			file := filepath.Join("testdata", "histories", sc.name+".json")
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("replaying %s: %v (if the change is intended, version it or re-record with -update)", file, err)
@@ -81,7 +81,7 @@ func recordHistories(t *testing.T) {
 	for _, sc := range replayScenarios {
 		queue := "replay-" + sc.name
 		w := worker.New(c, queue, worker.Options{})
-		w.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t)).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.NewInterpreter(newCompiler(t), workflows.InterpreterOptions{}).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
 		activities.NewRegistry(activities.Options{Logger: slog.New(slog.DiscardHandler)}).Register(w)
 		calls := &httpCalls{fail: map[string]bool{}}
 		if sc.failHTTP {

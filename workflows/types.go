@@ -36,6 +36,18 @@ type Input struct {
 	// RequestedBy is the person who asked for the incident, if any; under a
 	// two-person rule they may not approve.
 	RequestedBy string `json:"requested_by,omitempty"`
+	// Resumed, when set, continues an open incident in a new run.
+	Resumed *Resumed `json:"resumed,omitempty"`
+}
+
+// Resumed carries an open incident into a new run when its history grows
+// long (continue-as-new): its status, the steps it completed (in order, for
+// undo), the alerts it has seen, and when it resolves itself.
+type Resumed struct {
+	Status        *Status   `json:"status"`
+	Done          []string  `json:"done"`
+	Seen          []string  `json:"seen"`
+	AutoResolveAt time.Time `json:"auto_resolve_at,omitzero"`
 }
 
 // Decision is an approver's answer to a step waiting for approval.
