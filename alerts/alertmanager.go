@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -163,35 +162,6 @@ func labelsFingerprint(labels map[string]string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// labelSeverity reads the conventional severity label (critical, warning,
-// info, or 1-5) or, failing that, a priority label (P1 is critical and P5
-// info). Labels are free-form, so a value that is neither gives 0 rather
-// than failing the whole batch.
-func labelSeverity(labels map[string]string) int64 {
-	if s, err := ParseSeverity(labels["severity"]); err == nil {
-		return s
-	}
-	if s, ok := priorityLevel(labels["priority"]); ok {
-		return s
-	}
-	return 0
-}
-
-// priorityLevel maps a priority such as P1 (or 1) to P5 onto the severity
-// scale, P1 being critical; a priority word such as "high" is read with
-// ParseSeverity.
-func priorityLevel(s string) (int64, bool) {
-	s = strings.TrimSpace(s)
-	digits := strings.TrimPrefix(strings.TrimPrefix(s, "P"), "p")
-	if n, err := strconv.Atoi(digits); err == nil && len(digits) == 1 && n >= 1 && n <= 5 {
-		return int64(6 - n), true
-	}
-	if n, err := parseSeverityString(s); err == nil && !isDecimal(s) {
-		return n, true
-	}
-	return 0, false
-}
-
 // objectArray reads the array of objects under key at the top of p, whose
 // bytes are body, as payloads of their own, along with each element's bytes
 // exactly as sent, the seed of a derived id. A missing or null key gives no
@@ -225,62 +195,4 @@ func objectArray(p *payload, body []byte, key string) ([]*payload, [][]byte, err
 		seeds[i] = raws[i]
 	}
 	return items, seeds, nil
-}
-
-// objectList reads the array of objects at path within p as payloads of
-// their own, a null element as an empty object so that indexes still name
-// the elements. A value that is not an array, or an element that is not an
-// object, fails p.
-func objectList(p *payload, path string) []*payload {
-	v, ok := p.lookup(path)
-	if !ok {
-		return nil
-	}
-	elems, ok := v.([]any)
-	if !ok {
-		p.fail(path, "want an array of objects, got "+jsonType(v))
-		return nil
-	}
-	out := make([]*payload, 0, len(elems))
-	for i, e := range elems {
-		switch e := e.(type) {
-		case nil:
-			out = append(out, &payload{obj: map[string]any{}})
-		case map[string]any:
-			out = append(out, &payload{obj: e})
-		default:
-			p.fail(fmt.Sprintf("%s[%d]", path, i), "want an object, got "+jsonType(e))
-			return nil
-		}
-	}
-	return out
-}
-
-// adoptError records the error of a payload read from the element of p at
-// path, naming the field by its whole path.
-func adoptError(p *payload, path string, err error) {
-	if err != nil && p.err == nil {
-		p.err = prefixFieldError(path, err)
-	}
-}
-
-// prefixFieldError returns err, a *FieldError from reading a part of a
-// payload, with its Field named from the top of the payload.
-func prefixFieldError(prefix string, err error) error {
-	fe, ok := err.(*FieldError)
-	if !ok {
-		return &FieldError{Field: prefix, Reason: err.Error(), Err: err}
-	}
-	field := prefix
-	if fe.Field != "" {
-		field += "." + fe.Field
-	}
-	return &FieldError{Field: field, Reason: fe.Reason, Err: fe.Err}
-}
-
-// setIfAbsent sets labels[k] to a non-empty v unless k is already set.
-func setIfAbsent(labels map[string]string, k, v string) {
-	if _, ok := labels[k]; !ok && v != "" {
-		labels[k] = v
-	}
 }

@@ -2,25 +2,20 @@ package alerts
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"path/filepath"
-	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestAlertmanagerDecode(t *testing.T) {
-	checkVendorGolden(t, "alertmanager", NewAlertmanager("prometheus"))
+	checkGoldenDir(t, NewAlertmanager("prometheus"), "alertmanager")
 }
 
 func TestAlertmanagerEpisodeID(t *testing.T) {
 	d := NewAlertmanager("prometheus")
-	firing := decodeTestdata(t, d, "alertmanager", "firing.json")
-	resolved := decodeTestdata(t, d, "alertmanager", "resolved.json")
-	mixed := decodeTestdata(t, d, "alertmanager", "mixed.json")
+	firing := decodeFile(t, d, "alertmanager", "firing")
+	resolved := decodeFile(t, d, "alertmanager", "resolved")
+	mixed := decodeFile(t, d, "alertmanager", "mixed")
 	checkSameEpisode(t, firing[0], resolved[0])
 	checkSameEpisode(t, firing[0], mixed[0])
 	wantEq(t, "ID", firing[0].ID, "4f6ed6e4f84f5634@2026-03-14T09:26:53.118Z")
@@ -40,19 +35,6 @@ func TestAlertmanagerEpisodeID(t *testing.T) {
 		t.Errorf("a new firing episode kept id %q", next[0].ID)
 	}
 	wantEq(t, "Fingerprint of a new episode", next[0].Fingerprint(), firing[0].Fingerprint())
-}
-
-// checkSameEpisode checks that the resolved notice of an alert reaches the
-// incident and id of its firing notice.
-func checkSameEpisode(t *testing.T, firing, resolved Alert) {
-	t.Helper()
-	wantEq(t, "firing Status", firing.Status, "firing")
-	wantEq(t, "resolved Status", resolved.Status, "resolved")
-	wantEq(t, "resolved ID", resolved.ID, firing.ID)
-	wantEq(t, "resolved Fingerprint", resolved.Fingerprint(), firing.Fingerprint())
-	wantEq(t, "resolved Rule", resolved.Rule, firing.Rule)
-	wantEq(t, "resolved GroupKey", resolved.GroupKey, firing.GroupKey)
-	wantEq(t, "resolved Asset", resolved.Asset, firing.Asset)
 }
 
 // TestLabelsFingerprint pins the fingerprint to Alertmanager's own, computed
@@ -81,11 +63,7 @@ func TestAlertmanagerFields(t *testing.T) {
 	item := func(fields string) string {
 		return `{"version":"4","groupKey":"g","status":"firing","alerts":[{` + fields + `}]}`
 	}
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{"severity critical", item(`"labels":{"severity":"critical"}`), wantSeverity(5)},
 		{"severity warning", item(`"labels":{"severity":"warning"}`), wantSeverity(3)},
 		{"severity info", item(`"labels":{"severity":"info"}`), wantSeverity(1)},
@@ -144,25 +122,7 @@ func TestAlertmanagerFields(t *testing.T) {
 		{"group key", item(`"status":"firing"`),
 			func(t *testing.T, a Alert) { wantEq(t, "GroupKey", a.GroupKey, "g") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := NewAlertmanager("am").Decode([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if len(got) != 1 {
-				t.Fatalf("got %d alerts, want 1", len(got))
-			}
-			tt.check(t, got[0])
-		})
-	}
-}
-
-func wantSeverity(want int64) func(t *testing.T, a Alert) {
-	return func(t *testing.T, a Alert) {
-		t.Helper()
-		wantEq(t, "Severity", a.Severity, want)
-	}
+	checkDecoded(t, NewAlertmanager("am"), tests)
 }
 
 func TestAlertmanagerDecodeErrors(t *testing.T) {
@@ -194,149 +154,5 @@ func TestAlertmanagerDecodeErrors(t *testing.T) {
 }
 
 func FuzzAlertmanagerDecode(f *testing.F) {
-	fuzzDecoder(f, "alertmanager", "prometheus", NewAlertmanager("prometheus"))
-}
-
-// The helpers below are shared by the tests of every vendor decoder.
-
-// checkVendorGolden decodes each testdata/<dir>/<name>.json with d and
-// compares the alerts with <name>.golden.json, or rewrites it with -update.
-func checkVendorGolden(t *testing.T, dir string, d Decoder) {
-	t.Helper()
-	inputs := goldenInputs(t, dir)
-	if len(inputs) == 0 {
-		t.Fatalf("no test payloads in testdata/%s", dir)
-	}
-	for _, path := range inputs {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			body := readFile(t, path)
-			got, err := d.Decode(body)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			for i := range got {
-				if !bytes.Equal(got[i].Raw, body) {
-					t.Errorf("alert %d: Raw is not the body", i)
-				}
-				got[i].Raw = nil // kept out of the golden file to keep it readable
-			}
-			checkGolden(t, filepath.Join("testdata", dir, name+".golden.json"), got)
-		})
-	}
-}
-
-// goldenInputs lists the payloads in testdata/<dir>, leaving out golden files.
-func goldenInputs(tb testing.TB, dir string) []string {
-	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return slices.DeleteFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".golden.json") })
-}
-
-// decodeTestdata decodes testdata/<dir>/<name> with d.
-func decodeTestdata(t *testing.T, d Decoder, dir, name string) []Alert {
-	t.Helper()
-	got, err := d.Decode(readFile(t, filepath.Join("testdata", dir, name)))
-	if err != nil {
-		t.Fatalf("Decode(%s): %v", name, err)
-	}
-	return got
-}
-
-// refusedBody is a body a decoder must refuse with a *FieldError.
-type refusedBody struct {
-	name      string
-	body      string
-	wantField string
-	wantIs    error  // checked with errors.Is when set
-	wantMsg   string // the whole message, when set
-}
-
-func checkRefused(t *testing.T, d Decoder, tests []refusedBody) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.Decode([]byte(tt.body))
-			if err == nil {
-				t.Fatalf("Decode succeeded with %+v, want an error", got)
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-			}
-			if fe.Field != tt.wantField {
-				t.Errorf("Field = %q, want %q (error: %v)", fe.Field, tt.wantField, err)
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
-				t.Errorf("message:\ngot  %s\nwant %s", err, tt.wantMsg)
-			}
-		})
-	}
-}
-
-// fuzzDecoder fuzzes d, seeded with the payloads in testdata/<dir>, for what
-// every decoder promises: no panic, a *FieldError or at least one alert, and
-// alerts that are complete, bounded, deterministic and encodable.
-func fuzzDecoder(f *testing.F, dir, source string, d Decoder) {
-	for _, path := range goldenInputs(f, dir) {
-		f.Add(readFileF(f, path))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := d.Decode(body)
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-			}
-			return
-		}
-		if len(got) == 0 {
-			t.Fatal("no error and no alerts")
-		}
-		for _, a := range got {
-			if !bytes.Equal(a.Raw, body) {
-				t.Error("Raw is not the body")
-			}
-			if a.ID == "" || a.Source != source {
-				t.Errorf("ID %q, Source %q: want both set", a.ID, a.Source)
-			}
-			if a.Status != string(StatusFiring) && a.Status != string(StatusResolved) {
-				t.Errorf("Status = %q", a.Status)
-			}
-			if a.Severity < 0 || a.Severity > 5 {
-				t.Errorf("Severity = %d", a.Severity)
-			}
-			if !a.Time.IsZero() && a.Time.Location() != time.UTC {
-				t.Errorf("Time %s is not in UTC", a.Time)
-			}
-			if a.Labels == nil || a.Techniques == nil {
-				t.Error("nil Labels or Techniques")
-			}
-			if len(a.Labels) > MaxLabels || len(a.Techniques) > MaxTechniques {
-				t.Errorf("%d labels and %d techniques exceed the bounds", len(a.Labels), len(a.Techniques))
-			}
-			if !slices.IsSorted(a.Techniques) || len(slices.Compact(slices.Clone(a.Techniques))) != len(a.Techniques) {
-				t.Errorf("Techniques %q not sorted and unique", a.Techniques)
-			}
-			for _, id := range a.Techniques {
-				if atlasID.FindString(id) != id {
-					t.Errorf("technique %q is not an ATLAS id", id)
-				}
-			}
-			// Alerts travel as JSON (Temporal payloads), so every decoded alert must encode.
-			if _, err := json.Marshal(a); err != nil {
-				t.Errorf("decoded alert does not marshal: %v", err)
-			}
-		}
-		again, _ := d.Decode(body)
-		if !reflect.DeepEqual(got, again) {
-			t.Error("decoding the same body twice gave different alerts")
-		}
-	})
+	fuzzDecoder(f, NewAlertmanager("prometheus"), "prometheus", "alertmanager", fuzzOptions{})
 }

@@ -58,7 +58,7 @@ func (d *AzureMonitor) Decode(body []byte) ([]Alert, error) {
 		Source:   d.source,
 		Rule:     p.str(essentials + "alertRule"),
 		Severity: azureSeverity(p, essentials+"severity"),
-		Status:   azureStatus(p.str(essentials + "monitorCondition")),
+		Status:   resolvedWhen(p.str(essentials+"monitorCondition"), "resolved"),
 		Time:     p.time(essentials + "firedDateTime"),
 		Labels:   map[string]string{},
 		Raw:      bytes.Clone(body),
@@ -108,15 +108,6 @@ func azureSeverity(p *payload, path string) int64 {
 	}
 	p.failErr(path, fmt.Errorf("%w: %q (want Sev0-Sev4)", ErrUnknownSeverity, s))
 	return 0
-}
-
-// azureStatus maps monitorCondition: Resolved is resolved; Fired, and
-// anything else, is firing.
-func azureStatus(condition string) string {
-	if strings.EqualFold(strings.TrimSpace(condition), "resolved") {
-		return string(StatusResolved)
-	}
-	return string(StatusFiring)
 }
 
 // azureDimensions copies the dimensions of a metric or log search alert's

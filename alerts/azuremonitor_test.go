@@ -7,24 +7,22 @@ import (
 )
 
 func TestAzureMonitorDecode(t *testing.T) {
-	testSIEMGolden(t, "azuremonitor", NewAzureMonitor("azure"))
+	checkGoldenDir(t, NewAzureMonitor("azure"), "azuremonitor")
 }
 
 // TestAzureMonitorResolvedSameAlert checks that a Resolved notification has
 // the id and fingerprint of the Fired one.
 func TestAzureMonitorResolvedSameAlert(t *testing.T) {
 	d := NewAzureMonitor("azure")
-	fired := decodeSIEMFile(t, d, "azuremonitor", "log_search_fired")[0]
-	resolved := decodeSIEMFile(t, d, "azuremonitor", "log_search_resolved")[0]
-	wantEq(t, "ID", resolved.ID, fired.ID)
-	wantEq(t, "Fingerprint", resolved.Fingerprint(), fired.Fingerprint())
-	wantEq(t, "Status", []string{fired.Status, resolved.Status}, []string{"firing", "resolved"})
+	fired := decodeFile(t, d, "azuremonitor", "log_search_fired")[0]
+	resolved := decodeFile(t, d, "azuremonitor", "log_search_resolved")[0]
+	checkSameEpisode(t, fired, resolved)
 	wantEq(t, "Time", resolved.Time, fired.Time)
 	wantEq(t, "resolvedDateTime", resolved.Labels["resolvedDateTime"], "2026-03-14T10:11:58.0417526Z")
 }
 
 func TestAzureMonitorDecodeErrors(t *testing.T) {
-	testSIEMErrors(t, NewAzureMonitor("azure"), []siemErrorCase{
+	checkRefused(t, NewAzureMonitor("azure"), []refusedBody{
 		{name: "not json", body: `schemaId=azureMonitorCommonAlertSchema`, wantIs: ErrNotObject},
 		{name: "array", body: `[{"schemaId":"azureMonitorCommonAlertSchema"}]`, wantIs: ErrNotObject,
 			wantMsg: `body is not a JSON object: got array`},
@@ -77,7 +75,7 @@ func TestAzureMonitorSeverityAndStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.severity+"/"+tt.condition, func(t *testing.T) {
 			body := fmt.Sprintf(`{"schemaId":"azureMonitorCommonAlertSchema","data":{"essentials":{"severity":%s,"monitorCondition":%q}}}`, tt.severity, tt.condition)
-			a := decodeSIEMOne(t, NewAzureMonitor("azure"), body)
+			a := decodeOne(t, NewAzureMonitor("azure"), body)
 			wantEq(t, "Severity", a.Severity, tt.want)
 			wantEq(t, "Status", a.Status, tt.wantState)
 		})
@@ -85,11 +83,7 @@ func TestAzureMonitorSeverityAndStatus(t *testing.T) {
 }
 
 func TestAzureMonitorDecodeFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{name: "alert id, rule and time", body: `{"data":{"essentials":{"alertId":"/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/g","alertRule":"r","firedDateTime":"2019-03-22T13:58:24.3713213Z"}}}`,
 			check: func(t *testing.T, a Alert) {
 				wantEq(t, "ID", a.ID, "/subscriptions/s/providers/Microsoft.AlertsManagement/alerts/g")
@@ -128,14 +122,11 @@ func TestAzureMonitorDecodeFields(t *testing.T) {
 				wantEq(t, "Labels", a.Labels, map[string]string{"alertTargetIDs": "/a,/b", "configurationItems": "a,b"})
 			}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSIEMOne(t, NewAzureMonitor("azure"), tt.body))
-		})
-	}
+	checkDecoded(t, NewAzureMonitor("azure"), tests)
 }
 
 func FuzzAzureMonitorDecode(f *testing.F) {
-	fuzzSIEM(f, "azuremonitor", NewAzureMonitor("azure"), "azure", false,
-		`{"data":{"alertContext":{"condition":{"allOf":[{"dimensions":[{"name":"a","value":[1,2]}]}]}}}}`)
+	fuzzDecoder(f, NewAzureMonitor("azure"), "azure", "azuremonitor", fuzzOptions{seeds: []string{
+		`{"data":{"alertContext":{"condition":{"allOf":[{"dimensions":[{"name":"a","value":[1,2]}]}]}}}}`,
+	}})
 }

@@ -203,20 +203,6 @@ func splitDatadogTitle(title string) (name, priority, transition string) {
 	return strings.TrimSpace(title[m[1]:]), priority, title[m[4]:m[5]]
 }
 
-// mergeTags adds "key:value" tags to labels, split at the first colon, unless
-// the key is already set: a tag with no colon is a key with an empty value.
-func mergeTags(labels map[string]string, tags []string) {
-	for _, tag := range tags {
-		k, v, _ := strings.Cut(tag, ":")
-		if k = strings.TrimSpace(k); k == "" {
-			continue
-		}
-		if _, ok := labels[k]; !ok {
-			labels[k] = strings.TrimSpace(v)
-		}
-	}
-}
-
 // dropUnexpanded removes, at any depth, the string values that are still a
 // template variable's name, so that getters see them as absent.
 func dropUnexpanded(v any) {

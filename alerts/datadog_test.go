@@ -6,7 +6,7 @@ import (
 )
 
 func TestDatadogDecode(t *testing.T) {
-	checkVendorGolden(t, "datadog", NewDatadog("datadog"))
+	checkGoldenDir(t, NewDatadog("datadog"), "datadog")
 }
 
 // TestDatadogRecoveredSameIncident checks that a monitor's Recovered
@@ -14,11 +14,9 @@ func TestDatadogDecode(t *testing.T) {
 // of its own (each Datadog event has its own id).
 func TestDatadogRecoveredSameIncident(t *testing.T) {
 	d := NewDatadog("datadog")
-	triggered := decodeTestdata(t, d, "datadog", "triggered.json")[0]
-	recovered := decodeTestdata(t, d, "datadog", "recovered.json")[0]
-	wantEq(t, "triggered Status", triggered.Status, "firing")
-	wantEq(t, "recovered Status", recovered.Status, "resolved")
-	wantEq(t, "recovered Fingerprint", recovered.Fingerprint(), triggered.Fingerprint())
+	triggered := decodeFile(t, d, "datadog", "triggered")[0]
+	recovered := decodeFile(t, d, "datadog", "recovered")[0]
+	checkSameIncident(t, triggered, recovered)
 	wantEq(t, "recovered Rule", recovered.Rule, "Completion token spike on LLM gateway")
 	wantEq(t, "recovered Severity", recovered.Severity, triggered.Severity)
 	if recovered.ID == triggered.ID {
@@ -51,7 +49,7 @@ func TestDatadogStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := decodeSingle(t, NewDatadog("dd"), tt.body)
+			a := decodeOne(t, NewDatadog("dd"), tt.body)
 			wantEq(t, "Status", a.Status, tt.want)
 		})
 	}
@@ -86,7 +84,7 @@ func TestDatadogSeverity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := decodeSingle(t, NewDatadog("dd"), tt.body)
+			a := decodeOne(t, NewDatadog("dd"), tt.body)
 			wantEq(t, "Severity", a.Severity, tt.want)
 		})
 	}
@@ -117,11 +115,7 @@ func TestSplitDatadogTitle(t *testing.T) {
 }
 
 func TestDatadogFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{"tags to labels", `{"tags":"env:prod,monitor,url:https://x.internal/a,model:m,model:other"}`,
 			func(t *testing.T, a Alert) {
 				wantEq(t, "Labels", a.Labels, map[string]string{
@@ -174,11 +168,7 @@ func TestDatadogFields(t *testing.T) {
 		{"numeric id kept exactly", `{"id":7612598273659821654123}`,
 			func(t *testing.T, a Alert) { wantEq(t, "ID", a.ID, "7612598273659821654123") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSingle(t, NewDatadog("dd"), tt.body))
-		})
-	}
+	checkDecoded(t, NewDatadog("dd"), tests)
 }
 
 func TestDatadogDecodeErrors(t *testing.T) {
@@ -200,18 +190,5 @@ func TestDatadogDecodeErrors(t *testing.T) {
 }
 
 func FuzzDatadogDecode(f *testing.F) {
-	fuzzDecoder(f, "datadog", "datadog", NewDatadog("datadog"))
-}
-
-// decodeSingle decodes body with d and wants exactly one alert.
-func decodeSingle(t *testing.T, d Decoder, body string) Alert {
-	t.Helper()
-	got, err := d.Decode([]byte(body))
-	if err != nil {
-		t.Fatalf("Decode(%s): %v", body, err)
-	}
-	if len(got) != 1 {
-		t.Fatalf("got %d alerts, want 1", len(got))
-	}
-	return got[0]
+	fuzzDecoder(f, NewDatadog("datadog"), "datadog", "datadog", fuzzOptions{})
 }

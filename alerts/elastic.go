@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,7 +79,7 @@ func (e *Elastic) Decode(body []byte) ([]Alert, error) {
 		dp := &payload{obj: obj}
 		a := e.decodeDoc(dp)
 		if dp.err != nil {
-			return nil, underField(at, dp.err)
+			return nil, prefixFieldError(at, dp.err)
 		}
 		a.Raw = raw
 		normalize(&a, elasticDocSeed(body, obj, i))
@@ -253,80 +252,6 @@ func elasticDocSeed(body []byte, doc map[string]any, i int) []byte {
 		return fmt.Appendf(bytes.Clone(body), "\x00%d", i)
 	}
 	return seed
-}
-
-// underField returns err with its field named from the enclosing
-// payload, such as "alerts[2]" + "kibana.alert.severity".
-func underField(prefix string, err error) error {
-	fe, ok := err.(*FieldError)
-	if !ok {
-		return err
-	}
-	field := prefix
-	if fe.Field != "" {
-		field += "." + fe.Field
-	}
-	return &FieldError{Field: field, Reason: fe.Reason, Err: fe.Err}
-}
-
-// tagNameValue matches a tag of the form name:value, such as
-// model:fraud-scorer. A space after the colon, as in Elastic's "Domain: LLM",
-// makes it a phrase rather than a name and value.
-var tagNameValue = regexp.MustCompile(`^([A-Za-z0-9_.-]+):(\S.*)$`)
-
-// addTagLabels records a vendor's tags as "tag.<tag>" labels with the value
-// "true", and takes the ATLAS technique ids found in them as techniques. A
-// tag of the form name:value also sets the label name, unless the alert has
-// it already, so that vendors whose incidents carry only tags can still name
-// the asset by the conventional labels (model:fraud-scorer).
-func addTagLabels(a *Alert, tags []string) {
-	for _, tag := range tags {
-		a.Labels["tag."+tag] = "true"
-		a.Techniques = append(a.Techniques, atlasID.FindAllString(tag, -1)...)
-		if m := tagNameValue.FindStringSubmatch(tag); m != nil {
-			if _, taken := a.Labels[m[1]]; !taken {
-				if v := strings.TrimSpace(m[2]); v != "" {
-					a.Labels[m[1]] = v
-				}
-			}
-		}
-	}
-}
-
-// mitreIDs collects MITRE ids from a vendor's threat mapping. ATLAS technique
-// ids become the alert's techniques; the others, MITRE ATT&CK technique ids
-// such as T1190, and tactics of either framework are kept in the labels
-// mitre.techniques and mitre.tactics, sorted and comma-separated.
-type mitreIDs struct {
-	atlas, techniques, tactics []string
-}
-
-func (m *mitreIDs) technique(id string) {
-	switch id = strings.TrimSpace(id); {
-	case id == "":
-	case atlasID.FindString(id) == id:
-		m.atlas = append(m.atlas, id)
-	default:
-		m.techniques = append(m.techniques, id)
-	}
-}
-
-func (m *mitreIDs) tactic(id string) {
-	if id = strings.TrimSpace(id); id != "" {
-		m.tactics = append(m.tactics, id)
-	}
-}
-
-func (m *mitreIDs) apply(a *Alert) {
-	a.Techniques = append(a.Techniques, m.atlas...)
-	setList := func(name string, values []string) {
-		if len(values) > 0 {
-			values = slices.Compact(slices.Sorted(slices.Values(values)))
-			a.Labels[name] = strings.Join(values, ",")
-		}
-	}
-	setList("mitre.techniques", m.techniques)
-	setList("mitre.tactics", m.tactics)
 }
 
 // collectThreat collects the technique, sub-technique and tactic ids of an

@@ -8,7 +8,7 @@ import (
 )
 
 func TestElasticDecode(t *testing.T) {
-	testSIEMGolden(t, "elastic", NewElastic("elastic"))
+	checkGoldenDir(t, NewElastic("elastic"), "elastic")
 }
 
 // TestElasticFormsAgree checks that one alert given as flat dotted keys,
@@ -16,7 +16,7 @@ func TestElasticDecode(t *testing.T) {
 func TestElasticFormsAgree(t *testing.T) {
 	d := NewElastic("elastic")
 	decode := func(name string) Alert {
-		got := decodeSIEMFile(t, d, "elastic", name)
+		got := decodeFile(t, d, "elastic", name)
 		if len(got) != 1 {
 			t.Fatalf("%s: %d alerts, want 1", name, len(got))
 		}
@@ -33,7 +33,7 @@ func TestElasticFormsAgree(t *testing.T) {
 
 func TestElasticBatch(t *testing.T) {
 	d := NewElastic("elastic")
-	got := decodeSIEMFile(t, d, "elastic", "batch")
+	got := decodeFile(t, d, "elastic", "batch")
 	if len(got) != 2 {
 		t.Fatalf("got %d alerts, want 2", len(got))
 	}
@@ -43,7 +43,7 @@ func TestElasticBatch(t *testing.T) {
 	})
 	wantEq(t, "Status", []string{got[0].Status, got[1].Status}, []string{"firing", "resolved"})
 
-	ctx := decodeSIEMFile(t, d, "elastic", "context_batch")
+	ctx := decodeFile(t, d, "elastic", "context_batch")
 	if len(ctx) != 2 {
 		t.Fatalf("context batch: got %d alerts, want 2", len(ctx))
 	}
@@ -52,7 +52,7 @@ func TestElasticBatch(t *testing.T) {
 		t.Errorf("second alert's id %q: want a derived id of its own", ctx[1].ID)
 	}
 	// A derived id depends on the alert document only, not on its batch.
-	alone := decodeSIEMOne(t, d, `{"alerts":[{"host.name":"mlflow-02","kibana.alert.severity":"medium","kibana.alert.rule.name":"Model registry artifact overwritten outside CI"}]}`)
+	alone := decodeOne(t, d, `{"alerts":[{"host.name":"mlflow-02","kibana.alert.severity":"medium","kibana.alert.rule.name":"Model registry artifact overwritten outside CI"}]}`)
 	wantEq(t, "derived id in another batch", alone.ID, ctx[1].ID)
 
 	empty, err := d.Decode([]byte(`{"alerts":[]}`))
@@ -62,7 +62,7 @@ func TestElasticBatch(t *testing.T) {
 }
 
 func TestElasticDecodeErrors(t *testing.T) {
-	testSIEMErrors(t, NewElastic("elastic"), []siemErrorCase{
+	checkRefused(t, NewElastic("elastic"), []refusedBody{
 		{name: "not json", body: `kibana.alert.uuid=x`, wantIs: ErrNotObject},
 		{name: "array", body: `[{"kibana.alert.uuid":"x"}]`, wantIs: ErrNotObject,
 			wantMsg: `body is not a JSON object: got array`},
@@ -128,7 +128,7 @@ func TestElasticSeverity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fields, func(t *testing.T) {
-			wantEq(t, "Severity", decodeSIEMOne(t, NewElastic("elastic"), tt.fields).Severity, tt.want)
+			wantEq(t, "Severity", decodeOne(t, NewElastic("elastic"), tt.fields).Severity, tt.want)
 		})
 	}
 }
@@ -149,17 +149,13 @@ func TestElasticStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.workflow+"/"+tt.status, func(t *testing.T) {
 			body := fmt.Sprintf(`{"kibana.alert.workflow_status":%q,"kibana.alert.status":%q}`, tt.workflow, tt.status)
-			wantEq(t, "Status", decodeSIEMOne(t, NewElastic("elastic"), body).Status, tt.want)
+			wantEq(t, "Status", decodeOne(t, NewElastic("elastic"), body).Status, tt.want)
 		})
 	}
 }
 
 func TestElasticDecodeFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{name: "rule name is rule and title", body: `{"kibana.alert.rule.name":"LLM jailbreak"}`,
 			check: func(t *testing.T, a Alert) {
 				wantEq(t, "Rule", a.Rule, "LLM jailbreak")
@@ -216,15 +212,12 @@ func TestElasticDecodeFields(t *testing.T) {
 		{name: "opentelemetry gen_ai model", body: `{"gen_ai.request.model":"llama-3-70b"}`,
 			check: func(t *testing.T, a Alert) { wantEq(t, "Asset.Model", a.Asset.Model, "llama-3-70b") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSIEMOne(t, NewElastic("elastic"), tt.body))
-		})
-	}
+	checkDecoded(t, NewElastic("elastic"), tests)
 }
 
 func FuzzElasticDecode(f *testing.F) {
-	fuzzSIEM(f, "elastic", NewElastic("elastic"), "elastic", true,
+	fuzzDecoder(f, NewElastic("elastic"), "elastic", "elastic", fuzzOptions{emptyOK: true, seeds: []string{
 		`{"alerts":[{"kibana.alert.risk_score":"74"},{}]}`,
-		`{"threat.technique.id":["AML.T0054"],"threat":[{"technique":[{"id":"T1"}]}]}`)
+		`{"threat.technique.id":["AML.T0054"],"threat":[{"technique":[{"id":"T1"}]}]}`,
+	}})
 }

@@ -1,23 +1,14 @@
 package alerts
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // genericCase is one payload in testdata/generic: name.json is decoded with
 // the mapping and compared with name.golden.json.
@@ -72,61 +63,13 @@ func genericCases() []genericCase {
 func TestGenericDecode(t *testing.T) {
 	for _, tc := range genericCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			body := readFile(t, filepath.Join("testdata", "generic", tc.name+".json"))
-			got, err := NewGeneric(tc.source, tc.mapping).Decode(body)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			for i := range got {
-				if !bytes.Equal(got[i].Raw, body) {
-					t.Errorf("alert %d: Raw is not the body", i)
-				}
-				got[i].Raw = nil // kept out of the golden file to keep it readable
-			}
-			checkGolden(t, filepath.Join("testdata", "generic", tc.name+".golden.json"), got)
+			checkGoldenFile(t, NewGeneric(tc.source, tc.mapping), "generic", tc.name)
 		})
 	}
 }
 
-// checkGolden compares v, as indented JSON, with the golden file, or rewrites
-// the file when the test runs with -update.
-func checkGolden(t *testing.T, path string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal result: %v", err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("update golden file: %v", err)
-		}
-		return
-	}
-	want := readFile(t, path)
-	if !bytes.Equal(got, want) {
-		t.Errorf("result differs from %s (rerun with -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read test data: %v", err)
-	}
-	return b
-}
-
 func TestGenericDecodeErrors(t *testing.T) {
-	tests := []struct {
-		name      string
-		mapping   GenericMapping
-		body      string
-		wantField string
-		wantIs    error  // checked with errors.Is when set
-		wantMsg   string // the whole message, when set
-	}{
+	checkRefused(t, NewGeneric("generic", GenericMapping{}), []refusedBody{
 		{name: "not json", body: `rule=x`, wantIs: ErrNotObject},
 		{name: "empty body", body: ``, wantIs: ErrNotObject},
 		{name: "array", body: `[{"rule":"x"}]`, wantIs: ErrNotObject,
@@ -141,8 +84,6 @@ func TestGenericDecodeErrors(t *testing.T) {
 		{name: "severity object", body: `{"severity":{"level":3}}`, wantField: "severity",
 			wantMsg: `field "severity": want a number or a string, got object`},
 		{name: "severity boolean", body: `{"severity":true}`, wantField: "severity"},
-		{name: "mapped severity", mapping: GenericMapping{Severity: "labels.severity"},
-			body: `{"labels":{"severity":"sev1"}}`, wantField: "labels.severity", wantIs: ErrUnknownSeverity},
 		{name: "unknown status", body: `{"status":"pending"}`, wantField: "status"},
 		{name: "status number", body: `{"status":1}`, wantField: "status"},
 		{name: "time word", body: `{"time":"yesterday"}`, wantField: "time"},
@@ -151,8 +92,6 @@ func TestGenericDecodeErrors(t *testing.T) {
 		{name: "time before year 1", body: `{"time":"0000-01-01T00:00:00+01:00"}`, wantField: "time"},
 		{name: "time object", body: `{"time":{"sec":1}}`, wantField: "time"},
 		{name: "id object", body: `{"id":{"value":"a-1"}}`, wantField: "id"},
-		{name: "mapped id array", mapping: GenericMapping{ID: "alert.id"},
-			body: `{"alert":{"id":["a","b"]}}`, wantField: "alert.id"},
 		{name: "intermediate not an object", body: `{"asset":"fraud-scorer"}`, wantField: "asset.model",
 			wantMsg: `field "asset.model": "asset" is a string, not an object`},
 		{name: "techniques number", body: `{"techniques":24}`, wantField: "techniques"},
@@ -160,27 +99,19 @@ func TestGenericDecodeErrors(t *testing.T) {
 		{name: "labels array", body: `{"labels":["a"]}`, wantField: "labels"},
 		{name: "label value object", body: `{"labels":{"k":{"nested":1}}}`, wantField: "labels.k"},
 		{name: "first error wins", body: `{"id":[],"severity":"urgent"}`, wantField: "id"},
+	})
+	// A field read by a mapped path is named by that path.
+	mapped := []struct {
+		mapping GenericMapping
+		refused refusedBody
+	}{
+		{GenericMapping{Severity: "labels.severity"}, refusedBody{name: "mapped severity",
+			body: `{"labels":{"severity":"sev1"}}`, wantField: "labels.severity", wantIs: ErrUnknownSeverity}},
+		{GenericMapping{ID: "alert.id"}, refusedBody{name: "mapped id array",
+			body: `{"alert":{"id":["a","b"]}}`, wantField: "alert.id"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := NewGeneric("generic", tt.mapping).Decode([]byte(tt.body))
-			if err == nil {
-				t.Fatalf("Decode succeeded with %+v, want an error", got)
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-			}
-			if fe.Field != tt.wantField {
-				t.Errorf("Field = %q, want %q (error: %v)", fe.Field, tt.wantField, err)
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
-				t.Errorf("message:\ngot  %s\nwant %s", err, tt.wantMsg)
-			}
-		})
+	for _, tt := range mapped {
+		t.Run(tt.refused.name, func(t *testing.T) { tt.refused.check(t, NewGeneric("generic", tt.mapping)) })
 	}
 }
 
@@ -249,29 +180,8 @@ func TestGenericDecodeFields(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := NewGeneric("generic", tt.mapping).Decode([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if len(got) != 1 {
-				t.Fatalf("got %d alerts, want 1", len(got))
-			}
-			tt.check(t, got[0])
+			tt.check(t, decodeOne(t, NewGeneric("generic", tt.mapping), tt.body))
 		})
-	}
-}
-
-func wantEq[T any](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s = %#v, want %#v", what, got, want)
-	}
-}
-
-func wantTime(t *testing.T, got, want time.Time) {
-	t.Helper()
-	if !got.Equal(want) {
-		t.Errorf("Time = %s, want %s", got, want)
 	}
 }
 
@@ -310,11 +220,7 @@ func TestGenericDerivedID(t *testing.T) {
 	g := NewGeneric("generic", GenericMapping{})
 	decode := func(body string) Alert {
 		t.Helper()
-		got, err := g.Decode([]byte(body))
-		if err != nil {
-			t.Fatalf("Decode(%s): %v", body, err)
-		}
-		return got[0]
+		return decodeOne(t, g, body)
 	}
 	first, again := decode(`{"rule":"r"}`), decode(`{"rule":"r"}`)
 	if first.ID != again.ID {
@@ -343,68 +249,18 @@ func TestGenericRawIsACopy(t *testing.T) {
 }
 
 func FuzzGenericDecode(f *testing.F) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "generic", "*.json"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, path := range inputs {
-		if !strings.HasSuffix(path, ".golden.json") {
-			f.Add(readFileF(f, path))
-		}
-	}
+	addSeeds(f, "generic")
 	decoders := []*Generic{NewGeneric("generic", GenericMapping{})}
 	for _, tc := range genericCases() {
 		decoders = append(decoders, NewGeneric(tc.source, tc.mapping))
 	}
+	// Techniques are read from the payload as they are written.
+	opts := fuzzOptions{anyTechnique: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, g := range decoders {
-			got, err := g.Decode(body)
-			if err != nil {
-				var fe *FieldError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-				}
-				continue
-			}
-			if len(got) == 0 {
-				t.Fatal("no error and no alerts")
-			}
-			for _, a := range got {
-				if !bytes.Equal(a.Raw, body) {
-					t.Error("Raw is not the body")
-				}
-				if a.ID == "" || a.Source != g.source {
-					t.Errorf("ID %q, Source %q: want both set", a.ID, a.Source)
-				}
-				if a.Status != string(StatusFiring) && a.Status != string(StatusResolved) {
-					t.Errorf("Status = %q", a.Status)
-				}
-				if a.Severity < 0 || a.Severity > 5 {
-					t.Errorf("Severity = %d", a.Severity)
-				}
-				if !slices.IsSorted(a.Techniques) || len(slices.Compact(slices.Clone(a.Techniques))) != len(a.Techniques) {
-					t.Errorf("Techniques %q not sorted and unique", a.Techniques)
-				}
-				// Alerts travel as JSON (Temporal payloads), so every decoded alert must encode.
-				if _, err := json.Marshal(a); err != nil {
-					t.Errorf("decoded alert does not marshal: %v", err)
-				}
-			}
-			again, _ := g.Decode(body)
-			if !reflect.DeepEqual(got, again) {
-				t.Error("decoding the same body twice gave different alerts")
-			}
+			checkPromises(t, g, g.source, body, opts)
 		}
 	})
-}
-
-func readFileF(f *testing.F, path string) []byte {
-	f.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		f.Fatalf("read seed: %v", err)
-	}
-	return b
 }
 
 func TestGenericBoundsLabelsAndTechniques(t *testing.T) {

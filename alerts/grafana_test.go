@@ -3,13 +3,13 @@ package alerts
 import "testing"
 
 func TestGrafanaDecode(t *testing.T) {
-	checkVendorGolden(t, "grafana", NewGrafana("grafana"))
+	checkGoldenDir(t, NewGrafana("grafana"), "grafana")
 }
 
 func TestGrafanaEpisodeID(t *testing.T) {
 	d := NewGrafana("grafana")
-	firing := decodeTestdata(t, d, "grafana", "firing.json")
-	resolved := decodeTestdata(t, d, "grafana", "resolved.json")
+	firing := decodeFile(t, d, "grafana", "firing")
+	resolved := decodeFile(t, d, "grafana", "resolved")
 	if len(firing) != 2 || len(resolved) != 1 {
 		t.Fatalf("got %d firing and %d resolved alerts, want 2 and 1", len(firing), len(resolved))
 	}
@@ -22,11 +22,7 @@ func TestGrafanaEpisodeID(t *testing.T) {
 }
 
 func TestGrafanaFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{"severity from labels only",
 			`{"alerts":[{"labels":{"severity":"critical"},"annotations":{"severity":"info"}}]}`, wantSeverity(5)},
 		{"no severity label", `{"alerts":[{"annotations":{"severity":"critical"}}]}`, wantSeverity(0)},
@@ -55,18 +51,7 @@ func TestGrafanaFields(t *testing.T) {
 		{"version 1", `{"version":"1","groupKey":"k","alerts":[{}]}`,
 			func(t *testing.T, a Alert) { wantEq(t, "GroupKey", a.GroupKey, "k") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := NewGrafana("grafana").Decode([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if len(got) != 1 {
-				t.Fatalf("got %d alerts, want 1", len(got))
-			}
-			tt.check(t, got[0])
-		})
-	}
+	checkDecoded(t, NewGrafana("grafana"), tests)
 }
 
 func TestGrafanaDecodeErrors(t *testing.T) {
@@ -85,5 +70,5 @@ func TestGrafanaDecodeErrors(t *testing.T) {
 }
 
 func FuzzGrafanaDecode(f *testing.F) {
-	fuzzDecoder(f, "grafana", "grafana", NewGrafana("grafana"))
+	fuzzDecoder(f, NewGrafana("grafana"), "grafana", "grafana", fuzzOptions{})
 }

@@ -294,22 +294,39 @@ func flattenLabels(labels map[string]string, prefix string, v any, depth int) {
 	}
 }
 
-// scalarString formats a JSON string, number or boolean.
-func scalarString(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case json.Number:
-		return v.String(), true
-	case bool:
-		return strconv.FormatBool(v), true
+// objectList reads the array of objects at path within p as payloads of
+// their own, a null element as an empty object so that indexes still name
+// the elements. A value that is not an array, or an element that is not an
+// object, fails p.
+func objectList(p *payload, path string) []*payload {
+	v, ok := p.lookup(path)
+	if !ok {
+		return nil
 	}
-	return "", false
+	elems, ok := v.([]any)
+	if !ok {
+		p.fail(path, "want an array of objects, got "+jsonType(v))
+		return nil
+	}
+	out := make([]*payload, 0, len(elems))
+	for i, e := range elems {
+		switch e := e.(type) {
+		case nil:
+			out = append(out, &payload{obj: map[string]any{}})
+		case map[string]any:
+			out = append(out, &payload{obj: e})
+		default:
+			p.fail(fmt.Sprintf("%s[%d]", path, i), "want an object, got "+jsonType(e))
+			return nil
+		}
+	}
+	return out
 }
 
-// joinSet joins the distinct non-empty strings of s, sorted, with commas.
-func joinSet(s []string) string {
-	s = slices.DeleteFunc(slices.Clone(s), func(e string) bool { return e == "" })
-	slices.Sort(s)
-	return strings.Join(slices.Compact(s), ",")
+// adoptError records the error of a payload read from the element of p at
+// path, naming the field by its whole path.
+func adoptError(p *payload, path string, err error) {
+	if err != nil && p.err == nil {
+		p.err = prefixFieldError(path, err)
+	}
 }

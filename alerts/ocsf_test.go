@@ -7,13 +7,13 @@ import (
 )
 
 func TestOCSFDecode(t *testing.T) {
-	checkVendorGolden(t, "ocsf", NewOCSF("ocsf"))
+	checkGoldenDir(t, NewOCSF("ocsf"), "ocsf")
 }
 
 func TestOCSFCloseSameFinding(t *testing.T) {
 	d := NewOCSF("ocsf")
-	created := decodeTestdata(t, d, "ocsf", "create.json")[0]
-	closed := decodeTestdata(t, d, "ocsf", "close.json")[0]
+	created := decodeFile(t, d, "ocsf", "create")[0]
+	closed := decodeFile(t, d, "ocsf", "close")[0]
 	checkSameEpisode(t, created, closed)
 	wantEq(t, "ID", closed.ID, "f-8c2e1d7a-54b9-4e4f-9a1c-3b6f0e2d9a17")
 	wantEq(t, "Asset", closed.Asset, Asset{Model: "fraud-scorer", Endpoint: "fraud-scorer-prod", Tenant: "acme", KeyID: "key-7f3a"})
@@ -22,7 +22,7 @@ func TestOCSFCloseSameFinding(t *testing.T) {
 }
 
 func TestOCSFBatch(t *testing.T) {
-	got := decodeTestdata(t, NewOCSF("ocsf"), "ocsf", "batch.json")
+	got := decodeFile(t, NewOCSF("ocsf"), "ocsf", "batch")
 	if len(got) != 2 {
 		t.Fatalf("got %d alerts, want 2", len(got))
 	}
@@ -33,7 +33,7 @@ func TestOCSFBatch(t *testing.T) {
 	// when the finding is sent alone.
 	body := string(readFile(t, "testdata/ocsf/batch.json"))
 	first := strings.TrimSpace(strings.SplitN(strings.TrimPrefix(strings.TrimSpace(body), "["), "\n", 3)[1])
-	alone := decodeSingle(t, NewOCSF("ocsf"), strings.TrimSuffix(first, ","))
+	alone := decodeOne(t, NewOCSF("ocsf"), strings.TrimSuffix(first, ","))
 	wantEq(t, "ID alone", alone.ID, got[0].ID)
 	wantEq(t, "first Time (seconds)", got[0].Time, time.Unix(1773480500, 0).UTC())
 	wantEq(t, "second Time (RFC 3339)", got[1].Time, time.Date(2026, 3, 14, 9, 30, 11, 0, time.UTC))
@@ -62,7 +62,7 @@ func TestOCSFSeverity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantEq(t, "Severity", decodeSingle(t, NewOCSF("ocsf"), tt.body).Severity, tt.want)
+			wantEq(t, "Severity", decodeOne(t, NewOCSF("ocsf"), tt.body).Severity, tt.want)
 		})
 	}
 }
@@ -85,17 +85,13 @@ func TestOCSFStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wantEq(t, "Status", decodeSingle(t, NewOCSF("ocsf"), tt.body).Status, tt.want)
+			wantEq(t, "Status", decodeOne(t, NewOCSF("ocsf"), tt.body).Status, tt.want)
 		})
 	}
 }
 
 func TestOCSFFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{"time in milliseconds", `{"time":1773480413118}`,
 			func(t *testing.T, a Alert) { wantTime(t, a.Time, time.UnixMilli(1773480413118)) }},
 		{"time in seconds", `{"time":1773480413}`,
@@ -163,11 +159,7 @@ func TestOCSFFields(t *testing.T) {
 		{"no class is a detection finding", `{"finding_info":{"uid":"f1"}}`,
 			func(t *testing.T, a Alert) { wantEq(t, "ID", a.ID, "f1") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSingle(t, NewOCSF("ocsf"), tt.body))
-		})
-	}
+	checkDecoded(t, NewOCSF("ocsf"), tests)
 }
 
 func TestOCSFDecodeErrors(t *testing.T) {
@@ -211,5 +203,5 @@ func TestOCSFDecodeErrors(t *testing.T) {
 }
 
 func FuzzOCSFDecode(f *testing.F) {
-	fuzzDecoder(f, "ocsf", "ocsf", NewOCSF("ocsf"))
+	fuzzDecoder(f, NewOCSF("ocsf"), "ocsf", "ocsf", fuzzOptions{})
 }

@@ -284,18 +284,15 @@ func (p *payload) labels(path string) map[string]string {
 	}
 	out := make(map[string]string, len(obj))
 	for k, e := range obj {
-		switch e := e.(type) {
-		case nil:
-		case string:
-			out[k] = e
-		case json.Number:
-			out[k] = e.String()
-		case bool:
-			out[k] = strconv.FormatBool(e)
-		default:
+		if e == nil {
+			continue
+		}
+		s, ok := scalarString(e)
+		if !ok {
 			p.fail(path+"."+k, "want a string, number or boolean label value, got "+jsonType(e))
 			return nil
 		}
+		out[k] = s
 	}
 	return out
 }
@@ -317,6 +314,20 @@ func jsonType(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// scalarString formats a JSON string, number or boolean as a label value;
+// it reports false for null, objects and arrays.
+func scalarString(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case json.Number:
+		return v.String(), true
+	case bool:
+		return strconv.FormatBool(v), true
+	}
+	return "", false
 }
 
 func article(noun string) string {

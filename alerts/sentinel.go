@@ -71,7 +71,7 @@ func (s *Sentinel) Decode(body []byte) ([]Alert, error) {
 		Rule:     title,
 		Title:    title,
 		Severity: p.severity(props + "severity"),
-		Status:   sentinelStatus(p.str(props + "status")),
+		Status:   resolvedWhen(p.str(props+"status"), "closed"),
 		Time:     p.time(props + "createdTimeUtc"),
 		GroupKey: name,
 		Labels:   map[string]string{},
@@ -115,15 +115,6 @@ func (s *Sentinel) Decode(body []byte) ([]Alert, error) {
 	}
 	normalize(&a, body)
 	return []Alert{a}, nil
-}
-
-// sentinelStatus maps an incident's status: Closed is resolved; New, Active
-// and anything else are firing (the status is also kept in labels).
-func sentinelStatus(s string) string {
-	if strings.EqualFold(strings.TrimSpace(s), "closed") {
-		return string(StatusResolved)
-	}
-	return string(StatusFiring)
 }
 
 // sentinelLabels reads the incident's labels, a list of {"labelName": ...,

@@ -7,7 +7,7 @@ import (
 )
 
 func TestSentinelDecode(t *testing.T) {
-	testSIEMGolden(t, "sentinel", NewSentinel("sentinel"))
+	checkGoldenDir(t, NewSentinel("sentinel"), "sentinel")
 }
 
 // TestSentinelClosedSameIncident checks that closing a Sentinel incident
@@ -15,15 +15,13 @@ func TestSentinelDecode(t *testing.T) {
 // reaches the same aisoar incident.
 func TestSentinelClosedSameIncident(t *testing.T) {
 	d := NewSentinel("sentinel")
-	active := decodeSIEMFile(t, d, "sentinel", "incident")[0]
-	closed := decodeSIEMFile(t, d, "sentinel", "closed")[0]
-	wantEq(t, "ID", closed.ID, active.ID)
-	wantEq(t, "Fingerprint", closed.Fingerprint(), active.Fingerprint())
-	wantEq(t, "Status", []string{active.Status, closed.Status}, []string{"firing", "resolved"})
+	active := decodeFile(t, d, "sentinel", "incident")[0]
+	closed := decodeFile(t, d, "sentinel", "closed")[0]
+	checkSameEpisode(t, active, closed)
 }
 
 func TestSentinelDecodeErrors(t *testing.T) {
-	testSIEMErrors(t, NewSentinel("sentinel"), []siemErrorCase{
+	checkRefused(t, NewSentinel("sentinel"), []refusedBody{
 		{name: "not json", body: `<incident/>`, wantIs: ErrNotObject},
 		{name: "array", body: `[{"name":"x"}]`, wantIs: ErrNotObject,
 			wantMsg: `body is not a JSON object: got array`},
@@ -70,7 +68,7 @@ func TestSentinelSeverityAndStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.severity+"/"+tt.status, func(t *testing.T) {
 			body := fmt.Sprintf(`{"properties":{"severity":%q,"status":%q}}`, tt.severity, tt.status)
-			a := decodeSIEMOne(t, NewSentinel("sentinel"), body)
+			a := decodeOne(t, NewSentinel("sentinel"), body)
 			wantEq(t, "Severity", a.Severity, tt.want)
 			wantEq(t, "Status", a.Status, tt.wantStatus)
 		})
@@ -78,11 +76,7 @@ func TestSentinelSeverityAndStatus(t *testing.T) {
 }
 
 func TestSentinelDecodeFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{name: "name is id and group key", body: `{"id":"/x/Incidents/from-id","name":"from-name"}`,
 			check: func(t *testing.T, a Alert) {
 				wantEq(t, "ID", a.ID, "from-name")
@@ -136,14 +130,11 @@ func TestSentinelDecodeFields(t *testing.T) {
 		{name: "a resource with properties is not a trigger body", body: `{"name":"g","properties":{},"object":"x"}`,
 			check: func(t *testing.T, a Alert) { wantEq(t, "ID", a.ID, "g") }},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSIEMOne(t, NewSentinel("sentinel"), tt.body))
-		})
-	}
+	checkDecoded(t, NewSentinel("sentinel"), tests)
 }
 
 func FuzzSentinelDecode(f *testing.F) {
-	fuzzSIEM(f, "sentinel", NewSentinel("sentinel"), "sentinel", false,
-		`{"object":{"id":"/a/b/","properties":{"labels":["x:y",{"labelName":"AML.T0024"}]}}}`)
+	fuzzDecoder(f, NewSentinel("sentinel"), "sentinel", "sentinel", fuzzOptions{seeds: []string{
+		`{"object":{"id":"/a/b/","properties":{"labels":["x:y",{"labelName":"AML.T0024"}]}}}`,
+	}})
 }

@@ -2,10 +2,6 @@ package alerts
 
 import (
 	"bytes"
-	"encoding/json"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -122,71 +118,4 @@ func splunkFirstValues(row map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// firstStringOf returns the first of paths that p has as a non-empty string.
-// It stops at the first present field, so only that one can be an error.
-func firstStringOf(p *payload, paths ...string) string {
-	for _, path := range paths {
-		if s := p.str(path); s != "" || p.err != nil {
-			return s
-		}
-	}
-	return ""
-}
-
-// addLabelTree copies the values of obj that can be labels into labels under
-// prefix: scalars as strings, a list of scalars joined by commas, and the
-// values of a nested object under its key and a dot. Anything else, such as
-// a list of objects, is left out: labels are for matching, and the raw
-// payload keeps everything. Keys are visited in sorted order, so when a flat
-// dotted key ("a.b") and a nested object ("a": {"b": ...}) name the same
-// label, the flat key wins, as it does in payload.lookup.
-//
-// It is shared by the vendor decoders, which put vendor fields, tags and
-// custom properties into labels this way.
-func addLabelTree(labels map[string]string, prefix string, obj map[string]any) {
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		if k == "" {
-			continue
-		}
-		if nested, ok := obj[k].(map[string]any); ok {
-			addLabelTree(labels, prefix+k+".", nested)
-			continue
-		}
-		if s, ok := labelText(obj[k]); ok {
-			labels[prefix+k] = s
-		}
-	}
-}
-
-// labelText renders a label value: a string, number or boolean, or a list
-// of them joined by commas (nulls in the list are skipped). It reports false
-// for null, objects, empty lists and lists holding objects or lists.
-func labelText(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case json.Number:
-		return v.String(), true
-	case bool:
-		return strconv.FormatBool(v), true
-	case []any:
-		parts := make([]string, 0, len(v))
-		for _, e := range v {
-			if e == nil {
-				continue
-			}
-			s, ok := labelText(e)
-			if _, isList := e.([]any); !ok || isList {
-				return "", false
-			}
-			parts = append(parts, s)
-		}
-		if len(parts) == 0 {
-			return "", false
-		}
-		return strings.Join(parts, ","), true
-	}
-	return "", false
 }

@@ -1,179 +1,16 @@
 package alerts
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"path/filepath"
-	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 )
 
-// The helpers below are shared by the vendor decoders' tests.
-
-// siemInputs lists the payloads in testdata/<dir>: every .json file that
-// is not a golden file.
-func siemInputs(tb testing.TB, dir string) []string {
-	tb.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	paths = slices.DeleteFunc(paths, func(p string) bool { return strings.HasSuffix(p, ".golden.json") })
-	if len(paths) == 0 {
-		tb.Fatalf("no payloads in testdata/%s", dir)
-	}
-	return paths
-}
-
-// testSIEMGolden decodes every payload in testdata/<dir> and compares the
-// alerts, without Raw, with <name>.golden.json next to it.
-func testSIEMGolden(t *testing.T, dir string, d Decoder) {
-	for _, path := range siemInputs(t, dir) {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			body := readFile(t, path)
-			got, err := d.Decode(body)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			for i := range got {
-				if !bytes.Equal(got[i].Raw, body) {
-					t.Errorf("alert %d: Raw is not the body", i)
-				}
-				got[i].Raw = nil // kept out of the golden file to keep it readable
-			}
-			checkGolden(t, filepath.Join("testdata", dir, name+".golden.json"), got)
-		})
-	}
-}
-
-// decodeSIEMFile decodes testdata/<dir>/<name>.json, which must succeed.
-func decodeSIEMFile(t *testing.T, d Decoder, dir, name string) []Alert {
-	t.Helper()
-	got, err := d.Decode(readFile(t, filepath.Join("testdata", dir, name+".json")))
-	if err != nil {
-		t.Fatalf("Decode %s/%s: %v", dir, name, err)
-	}
-	return got
-}
-
-// decodeSIEMOne decodes body, which must give exactly one alert.
-func decodeSIEMOne(t *testing.T, d Decoder, body string) Alert {
-	t.Helper()
-	got, err := d.Decode([]byte(body))
-	if err != nil {
-		t.Fatalf("Decode(%s): %v", body, err)
-	}
-	if len(got) != 1 {
-		t.Fatalf("Decode(%s) gave %d alerts, want 1", body, len(got))
-	}
-	return got[0]
-}
-
-// siemErrorCase is a body a decoder must refuse with a *FieldError.
-type siemErrorCase struct {
-	name      string
-	body      string
-	wantField string
-	wantIs    error  // checked with errors.Is when set
-	wantMsg   string // the whole message, when set
-}
-
-func testSIEMErrors(t *testing.T, d Decoder, tests []siemErrorCase) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.Decode([]byte(tt.body))
-			if err == nil {
-				t.Fatalf("Decode succeeded with %+v, want an error", got)
-			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-			}
-			if fe.Field != tt.wantField {
-				t.Errorf("Field = %q, want %q (error: %v)", fe.Field, tt.wantField, err)
-			}
-			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
-			}
-			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
-				t.Errorf("message:\ngot  %s\nwant %s", err, tt.wantMsg)
-			}
-		})
-	}
-}
-
-// fuzzSIEM fuzzes d, seeded with the payloads in testdata/<dir> and
-// extra. Decode must not panic, must fail only with a *FieldError, and must
-// otherwise keep every promise of the Decoder interface. emptyOK allows a
-// successful decode with no alerts (an empty batch).
-func fuzzSIEM(f *testing.F, dir string, d Decoder, source string, emptyOK bool, extra ...string) {
-	for _, path := range siemInputs(f, dir) {
-		f.Add(readFileF(f, path))
-	}
-	for _, s := range extra {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := d.Decode(body)
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %v (%T) is not a *FieldError", err, err)
-			}
-			return
-		}
-		if len(got) == 0 && !emptyOK {
-			t.Fatal("no error and no alerts")
-		}
-		for _, a := range got {
-			if !bytes.Equal(a.Raw, body) {
-				t.Error("Raw is not the body")
-			}
-			if a.ID == "" || a.Source != source {
-				t.Errorf("ID %q, Source %q: want both set", a.ID, a.Source)
-			}
-			if a.Status != string(StatusFiring) && a.Status != string(StatusResolved) {
-				t.Errorf("Status = %q", a.Status)
-			}
-			if a.Severity < 0 || a.Severity > 5 {
-				t.Errorf("Severity = %d", a.Severity)
-			}
-			if !a.Received.IsZero() {
-				t.Errorf("Received = %s, want zero", a.Received)
-			}
-			if a.Labels == nil || a.Techniques == nil {
-				t.Error("Labels or Techniques is nil")
-			}
-			if !slices.IsSorted(a.Techniques) || len(slices.Compact(slices.Clone(a.Techniques))) != len(a.Techniques) {
-				t.Errorf("Techniques %q not sorted and unique", a.Techniques)
-			}
-			if len(a.Labels) > MaxLabels || len(a.Techniques) > MaxTechniques {
-				t.Errorf("%d labels and %d techniques, over the bounds", len(a.Labels), len(a.Techniques))
-			}
-			// Alerts travel as JSON (Temporal payloads), so every decoded alert must encode.
-			if _, err := json.Marshal(a); err != nil {
-				t.Errorf("decoded alert does not marshal: %v", err)
-			}
-		}
-		again, _ := d.Decode(body)
-		if !reflect.DeepEqual(got, again) {
-			t.Error("decoding the same body twice gave different alerts")
-		}
-	})
-}
-
 func TestSplunkDecode(t *testing.T) {
-	testSIEMGolden(t, "splunk", NewSplunk("splunk"))
+	checkGoldenDir(t, NewSplunk("splunk"), "splunk")
 }
 
 func TestSplunkDecodeErrors(t *testing.T) {
-	testSIEMErrors(t, NewSplunk("splunk"), []siemErrorCase{
+	checkRefused(t, NewSplunk("splunk"), []refusedBody{
 		{name: "not json", body: `sid=x`, wantIs: ErrNotObject},
 		{name: "empty body", body: ``, wantIs: ErrNotObject},
 		{name: "array", body: `[{"sid":"x"}]`, wantIs: ErrNotObject,
@@ -218,18 +55,14 @@ func TestSplunkSeverity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.result, func(t *testing.T) {
-			a := decodeSIEMOne(t, NewSplunk("splunk"), `{"result":`+tt.result+`}`)
+			a := decodeOne(t, NewSplunk("splunk"), `{"result":`+tt.result+`}`)
 			wantEq(t, "Severity", a.Severity, tt.want)
 		})
 	}
 }
 
 func TestSplunkDecodeFields(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		check func(t *testing.T, a Alert)
-	}{
+	tests := []decodedCase{
 		{name: "sid is the id", body: `{"sid":"scheduler__admin__search__W2_at_14232356_132"}`,
 			check: func(t *testing.T, a Alert) { wantEq(t, "ID", a.ID, "scheduler__admin__search__W2_at_14232356_132") }},
 		{name: "no sid derives the id", body: `{"result":{"a":"b"}}`,
@@ -274,15 +107,12 @@ func TestSplunkDecodeFields(t *testing.T) {
 				wantEq(t, "Techniques", a.Techniques, []string{"AML.T0024"})
 			}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, decodeSIEMOne(t, NewSplunk("splunk"), tt.body))
-		})
-	}
+	checkDecoded(t, NewSplunk("splunk"), tests)
 }
 
 func FuzzSplunkDecode(f *testing.F) {
-	fuzzSIEM(f, "splunk", NewSplunk("splunk"), "splunk", false,
+	fuzzDecoder(f, NewSplunk("splunk"), "splunk", "splunk", fuzzOptions{seeds: []string{
 		`{"result":{"severity":"unknown","urgency":["high"],"_time":1e3}}`,
-		`{"result":{"a":{"b":[1,{"c":2}]}}}`)
+		`{"result":{"a":{"b":[1,{"c":2}]}}}`,
+	}})
 }
