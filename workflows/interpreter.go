@@ -98,14 +98,22 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 			workflow.AllHandlersFinished(ctx)
 	}
 	wake := func() bool { return inc.resolveRequested() || historyLong() }
-	if inc.autoResolveAt.IsZero() {
+	autoResolve := func() {
+		inc.resolution = &Resolution{By: "aisoar", Reason: "auto_resolve_after " + input.Playbook.AutoResolveAfter.String(), At: workflow.Now(ctx)}
+	}
+	switch remaining := inc.autoResolveAt.Sub(workflow.Now(ctx)); {
+	case inc.autoResolveAt.IsZero():
 		if err := workflow.Await(ctx, wake); err != nil {
 			return nil, err
 		}
-	} else if ok, err := workflow.AwaitWithTimeout(ctx, inc.autoResolveAt.Sub(workflow.Now(ctx)), wake); err != nil {
-		return nil, err
-	} else if !ok {
-		inc.resolution = &Resolution{By: "aisoar", Reason: "auto_resolve_after " + input.Playbook.AutoResolveAfter.String(), At: workflow.Now(ctx)}
+	case remaining <= 0: // carried over past its deadline
+		autoResolve()
+	default:
+		if ok, err := workflow.AwaitWithTimeout(ctx, remaining, wake); err != nil {
+			return nil, err
+		} else if !ok {
+			autoResolve()
+		}
 	}
 	if !inc.resolveRequested() {
 		inc.drainAlerts(ctx)

@@ -401,8 +401,11 @@ func TestLongIncidentContinuesAsNew(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if next.Resumed == nil || next.Resumed.Status.AlertCount != 2 || !slices.Equal(next.Resumed.Done, []string{"evidence", "throttle", "tell", "contain", "done"}) {
-		t.Fatalf("carried %+v, want two alerts and the done steps in order", next.Resumed)
+	// The parallel steps throttle and tell may complete in either order.
+	done := next.Resumed.Done
+	if next.Resumed.Status.AlertCount != 2 || len(done) != 5 || done[0] != "evidence" || done[3] != "contain" || done[4] != "done" ||
+		!slices.Equal(slices.Sorted(slices.Values(done[1:3])), []string{"tell", "throttle"}) {
+		t.Fatalf("carried %+v, want two alerts and the done steps in completion order", next.Resumed)
 	}
 
 	resumed := newHarness(t, pb, next.Alert)
