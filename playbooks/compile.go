@@ -73,10 +73,15 @@ func (c *Compiler) Compile(pb *Playbook) (*Compiled, Diagnostics) {
 // Matches reports whether the playbook's trigger selects the alert; vars
 // holds the alert (see NewVars), so many playbooks can share one conversion.
 func (c *Compiled) Matches(a *alerts.Alert, vars *Vars) (bool, error) {
-	if len(c.Playbook.Trigger.Sources) > 0 && !slices.Contains(c.Playbook.Trigger.Sources, a.Source) {
+	if !c.AcceptsSource(a.Source) {
 		return false, nil
 	}
 	return c.trigger.EvalBool(vars)
+}
+
+// AcceptsSource reports whether the trigger takes alerts from the source.
+func (c *Compiled) AcceptsSource(source string) bool {
+	return len(c.Playbook.Trigger.Sources) == 0 || slices.Contains(c.Playbook.Trigger.Sources, source)
 }
 
 // Condition evaluates a when: condition of the playbook; an empty one is true.

@@ -144,6 +144,9 @@ func (s *Server) decode(src *source, body []byte) ([]alerts.Alert, error) {
 // and reports where the alert would go.
 func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alertReceipt, error) {
 	receipt := alertReceipt{AlertID: a.ID, Fingerprint: a.Fingerprint(), Status: a.Status, Incidents: []startedIncident{}}
+	if a.Status == string(alerts.StatusResolved) && !dryRun {
+		return s.deliverResolved(ctx, a, receipt)
+	}
 	matched, matchErr := s.library.Match(a)
 	if matchErr != nil {
 		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", matchErr)
@@ -160,23 +163,35 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alert
 		return receipt, nil
 	}
 	for _, pb := range matched {
-		id := IncidentID(pb.Playbook.ID, receipt.Fingerprint)
-		if a.Status == string(alerts.StatusResolved) {
-			delivered, err := s.signalOpen(ctx, id, a)
-			if err != nil {
-				return receipt, err
-			}
-			if delivered {
-				receipt.Incidents = append(receipt.Incidents, startedIncident{ID: id, Playbook: pb.Playbook.ID})
-			}
-			continue
-		}
 		run, err := s.start(ctx, pb, a, receipt.Fingerprint)
 		if err != nil {
 			return receipt, err
 		}
 		receipt.Incidents = append(receipt.Incidents, startedIncident{ID: run.GetID(), Playbook: pb.Playbook.ID, RunID: run.GetRunID()})
 		s.logger.Info("alert delivered", "alert", a.ID, "incident", run.GetID(), "run", run.GetRunID())
+	}
+	return receipt, nil
+}
+
+// deliverResolved brings a resolved notice to every open incident with its
+// fingerprint, whatever the trigger says of it now (a recovery often has no
+// severity); it never opens an incident.
+func (s *Server) deliverResolved(ctx context.Context, a *alerts.Alert, receipt alertReceipt) (alertReceipt, error) {
+	for _, pb := range s.library.Playbooks() {
+		if !pb.AcceptsSource(a.Source) {
+			continue
+		}
+		id := IncidentID(pb.Playbook.ID, receipt.Fingerprint)
+		delivered, err := s.signalOpen(ctx, id, a)
+		if err != nil {
+			return receipt, err
+		}
+		if delivered {
+			receipt.Incidents = append(receipt.Incidents, startedIncident{ID: id, Playbook: pb.Playbook.ID})
+		}
+	}
+	if len(receipt.Incidents) == 0 {
+		s.logger.Info("resolved alert has no open incident", "alert", a.ID, "source", a.Source, "rule", a.Rule)
 	}
 	return receipt, nil
 }
@@ -189,7 +204,6 @@ func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bo
 	err := s.temporal.SignalWorkflow(ctx, id, "", workflows.AlertSignal, a)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		s.logger.Info("resolved alert has no open incident", "alert", a.ID, "incident", id)
 		return false, nil
 	}
 	return err == nil, err
