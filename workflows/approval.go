@@ -30,6 +30,7 @@ func (inc *incident) awaitApproval(ctx workflow.Context, s *playbooks.Step, st *
 	st.Approval, st.State = approval, StepWaiting
 	inc.decisions[s.ID] = approval
 	inc.setState(ctx, StateWaiting)
+	inc.mirrorToSlack(ctx, s, approval)
 	defer inc.setState(ctx, StateRunning)
 	workflow.GetLogger(ctx).Info("step waits for approval", "step", s.ID, "role", a.Role, "deadline", approval.Deadline)
 

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/aisoar/aisoar/activities"
 	"github.com/aisoar/aisoar/alerts"
 	"github.com/aisoar/aisoar/playbooks"
 )
@@ -95,7 +96,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	historyLong := func() bool {
 		info := workflow.GetInfo(ctx)
 		return (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= in.maxHistoryEvents) &&
-			workflow.AllHandlersFinished(ctx)
+			workflow.AllHandlersFinished(ctx) && inc.slackPending == 0
 	}
 	wake := func() bool { return inc.resolveRequested() || historyLong() }
 	autoResolve := func() {
@@ -123,7 +124,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 	}
 	inc.resolve(ctx)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && inc.slackPending == 0 }); err != nil {
 		return nil, err
 	}
 	inc.drainAlerts(ctx)
@@ -145,6 +146,11 @@ type incident struct {
 	startSignalSeen bool
 	// autoResolveAt is when the incident resolves itself; zero for never.
 	autoResolveAt time.Time
+	// slackPending counts the goroutines keeping Slack messages current;
+	// the run ends only when they are done. slackThread is the incident's
+	// first Slack message, under which later ones are threaded.
+	slackPending int
+	slackThread  *activities.SlackMessageRef
 	// done lists the completed steps in completion order, for undo.
 	done []*playbooks.Step
 	// decisions receives the outcome of each approval, by step id.

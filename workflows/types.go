@@ -36,6 +36,8 @@ type Input struct {
 	// RequestedBy is the person who asked for the incident, if any; under a
 	// two-person rule they may not approve.
 	RequestedBy string `json:"requested_by,omitempty"`
+	// Slack, when set, routes approval requests to Slack channels.
+	Slack *SlackRouting `json:"slack,omitempty"`
 	// Resumed, when set, continues an open incident in a new run.
 	Resumed *Resumed `json:"resumed,omitempty"`
 }
@@ -154,4 +156,6 @@ type ApprovalStatus struct {
 	Escalated bool       `json:"escalated,omitempty"`
 	Decisions []Decision `json:"decisions,omitempty"`
 	Outcome   string     `json:"outcome"`
+	// Slack is the approval's Slack message, or why it could not be posted.
+	Slack *SlackMessage `json:"slack,omitempty"`
 }
