@@ -11,10 +11,10 @@ import (
 
 var notifySpec = playbooks.ActionSpec{
 	Name: "notify",
-	Doc:  "Tells people about the incident; it is written to the aisoar log.",
+	Doc:  "Tells people about the incident: posts to a Slack channel when aisoar has a Slack bot token, else writes to the aisoar log.",
 	Params: []playbooks.ParamSpec{
-		{Name: "channel", Type: playbooks.TypeString, Doc: "where the message goes, such as #ai-incidents"},
-		{Name: "text", Type: playbooks.TypeString, Required: true, Doc: "the message"},
+		{Name: "channel", Type: playbooks.TypeString, Doc: "Slack channel name or id, such as #ai-incidents; without it the message goes to the aisoar log"},
+		{Name: "text", Type: playbooks.TypeString, Required: true, Doc: "the message, in Slack mrkdwn; <@U…> user mentions work, <!channel> and <…> links are shown as typed"},
 	},
 }
 
@@ -26,15 +26,33 @@ type NotifyParams struct {
 
 // NotifyResult says where the message went.
 type NotifyResult struct {
+	// Delivered is "slack" or "log".
 	Delivered string `json:"delivered"`
+	// Channel and TS address the Slack message, when Delivered is "slack".
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
 }
 
 type notifyAction struct {
 	logger *slog.Logger
+	// slack delivers the message when it is configured.
+	slack *slackActions
 }
 
+// Run posts the message to the Slack channel when Slack is configured and
+// a channel is given, else logs it. A Slack post is made once per attempt
+// (see slackActions).
 func (n *notifyAction) Run(ctx context.Context, p NotifyParams) (NotifyResult, error) {
 	info := activity.GetInfo(ctx)
-	n.logger.InfoContext(ctx, "notify", "incident", info.WorkflowExecution.ID, "step", info.ActivityID, "channel", p.Channel, "text", p.Text)
-	return NotifyResult{Delivered: "log"}, nil
+	logArgs := []any{"incident", info.WorkflowExecution.ID, "step", info.ActivityID, "channel", p.Channel, "text", p.Text}
+	if p.Channel == "" || !n.slack.configured() {
+		n.logger.InfoContext(ctx, "notify", logArgs...)
+		return NotifyResult{Delivered: "log"}, nil
+	}
+	ref, err := n.slack.post(ctx, p.Channel, p.Text)
+	if err != nil {
+		return NotifyResult{}, err
+	}
+	n.logger.InfoContext(ctx, "notify", append(logArgs, "delivered", "slack", "ts", ref.TS)...)
+	return NotifyResult{Delivered: "slack", Channel: ref.Channel, TS: ref.TS}, nil
 }

@@ -18,7 +18,10 @@ import (
 
 // Options configures the actions with what they need from the config file.
 type Options struct {
-	HTTP   HTTPOptions
+	HTTP HTTPOptions
+	// Slack configures the Slack approval activities and notify's Slack
+	// delivery.
+	Slack  SlackOptions
 	Logger *slog.Logger
 }
 
@@ -29,9 +32,18 @@ type action struct {
 	fn   any
 }
 
-// Registry is the set of actions a worker runs and the linter knows.
+// internalActivity is an activity the workflow calls on its own, such as
+// keeping an approval's Slack message current; playbooks cannot name it.
+type internalActivity struct {
+	name string
+	fn   any
+}
+
+// Registry is the set of actions a worker runs and the linter knows, and
+// the internal activities the worker runs besides.
 type Registry struct {
-	actions []action
+	actions  []action
+	internal []internalActivity
 }
 
 // NewRegistry builds every action with its configuration.
@@ -40,12 +52,20 @@ func NewRegistry(opts Options) *Registry {
 		opts.Logger = slog.Default()
 	}
 	httpAction := newHTTPAction(opts.HTTP)
-	notify := &notifyAction{logger: opts.Logger}
-	return &Registry{actions: []action{
-		{httpSpec, httpAction.Run},
-		{notifySpec, notify.Run},
-		{setSpec, runSet},
-	}}
+	slackActs := newSlackActions(opts.Slack)
+	notify := &notifyAction{logger: opts.Logger, slack: slackActs}
+	return &Registry{
+		actions: []action{
+			{httpSpec, httpAction.Run},
+			{notifySpec, notify.Run},
+			{setSpec, runSet},
+		},
+		internal: []internalActivity{
+			{SlackRequestApproval, slackActs.RequestApproval},
+			{SlackApprovalOutcome, slackActs.ApprovalOutcome},
+			{SlackPostThread, slackActs.PostThread},
+		},
+	}
 }
 
 // Catalog returns the declared actions, for the linter.
@@ -67,10 +87,14 @@ func (r *Registry) Specs() []playbooks.ActionSpec {
 	return specs
 }
 
-// Register registers every action as an activity named after the action.
+// Register registers every action as an activity named after the action,
+// and the internal activities under their names.
 func (r *Registry) Register(w worker.ActivityRegistry) {
 	for _, a := range r.actions {
 		w.RegisterActivityWithOptions(a.fn, activity.RegisterOptions{Name: a.spec.Name})
+	}
+	for _, a := range r.internal {
+		w.RegisterActivityWithOptions(a.fn, activity.RegisterOptions{Name: a.name})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -53,6 +54,9 @@ type Config struct {
 	APITokens []APIToken          `yaml:"api_tokens"`
 	Sources   map[string]Source   `yaml:"sources"`
 	Actions   Actions             `yaml:"actions"`
+	// Slack, when set, posts approvals to Slack and takes decisions from
+	// its buttons and the /aisoar command.
+	Slack *Slack `yaml:"slack"`
 }
 
 // ServerTLS is the HTTP server's certificate and the CAs of client certificates.
@@ -214,6 +218,41 @@ type HTTPCredential struct {
 	Secret Secret `yaml:"secret"`
 }
 
+// Slack connects aisoar to a Slack app: the worker posts approval
+// requests with the bot token; the server takes button clicks, the reject
+// dialog and the /aisoar command, over HTTP (verified with the signing
+// secret) or over Socket Mode (with the app-level token).
+type Slack struct {
+	// BotToken is the bot's xoxb- token, for posting and opening dialogs.
+	BotToken Secret `yaml:"bot_token"`
+	// SigningSecret verifies the interactivity and slash-command requests
+	// Slack sends to the HTTP server.
+	SigningSecret Secret `yaml:"signing_secret"`
+	// AppToken is the app-level xapp- token Socket Mode connects with.
+	AppToken Secret `yaml:"app_token"`
+	// SocketMode takes interactions over a WebSocket aisoar opens to Slack,
+	// for servers Slack cannot reach.
+	SocketMode bool `yaml:"socket_mode"`
+	// APIURL overrides Slack's Web API address (https://slack.com/api/),
+	// for proxies and tests.
+	APIURL string `yaml:"api_url"`
+	// Channels maps an approver role to the channel its approval requests
+	// are posted in: a channel id (C0123ABCD) or #name.
+	Channels map[string]string `yaml:"channels"`
+	// Users maps a Slack user id to the aisoar identity it acts as, the
+	// identity roles list. An unmapped user acts as their Slack user id.
+	Users map[string]string `yaml:"users"`
+}
+
+// Identity returns the aisoar identity of a Slack user: its mapping in
+// Users, or the Slack user id itself.
+func (s *Slack) Identity(userID string) string {
+	if id, ok := s.Users[userID]; ok && id != "" {
+		return id
+	}
+	return userID
+}
+
 // Secret names where a secret is kept: an environment variable, a file, or
 // a field of a Vault secret ("secret/data/aisoar/splunk#token", read with
 // the VAULT_ADDR and VAULT_TOKEN of the environment; KV v1 and v2 both work).
@@ -347,6 +386,10 @@ func (c *Config) RoleNames() []string {
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
+// slackUserID matches Slack user ids: U… for workspace members, W… for
+// Enterprise Grid.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+
 // mappingFields are the alert fields a generic mapping may name.
 var mappingFields = []string{
 	"id", "rule", "title", "severity", "status", "time", "category", "techniques", "group_key",
@@ -423,7 +466,42 @@ func (c *Config) Validate() error {
 			add("actions.http.credentials.%s.secret needs env, file or vault", name)
 		}
 	}
+	if c.Slack != nil {
+		validateSlack(c.Slack, add)
+	}
 	return errors.Join(errs...)
+}
+
+// validateSlack checks that the Slack settings can post and can take
+// interactions by the chosen transport.
+func validateSlack(s *Slack, add func(string, ...any)) {
+	if !s.BotToken.IsSet() {
+		add("slack.bot_token needs env, file or vault (the bot's xoxb- token, for posting approvals)")
+	}
+	switch {
+	case s.SocketMode && !s.AppToken.IsSet():
+		add("slack.app_token needs env, file or vault: socket_mode connects with the app-level xapp- token")
+	case !s.SocketMode && !s.SigningSecret.IsSet():
+		add("slack.signing_secret needs env, file or vault: it verifies the requests Slack sends (or set socket_mode and app_token)")
+	}
+	if s.APIURL != "" {
+		if u, err := url.Parse(s.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			add("slack.api_url %q is not an http(s) URL", s.APIURL)
+		}
+	}
+	for _, role := range sortedKeys(s.Channels) {
+		if strings.TrimSpace(s.Channels[role]) == "" {
+			add("slack.channels.%s: name a channel id (C0123ABCD) or #name", role)
+		}
+	}
+	for _, user := range sortedKeys(s.Users) {
+		if !slackUserID.MatchString(user) {
+			add("slack.users: %q is not a Slack user id (like U0123ABCD; find it in the member's profile, under Copy member ID)", user)
+		}
+		if strings.TrimSpace(s.Users[user]) == "" {
+			add("slack.users.%s: name the aisoar identity the user acts as (as listed in roles)", user)
+		}
+	}
 }
 
 // validateVerify checks that a verifier has what its type needs.

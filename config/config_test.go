@@ -99,6 +99,15 @@ func TestLoadFull(t *testing.T) {
 			AllowHosts:  []string{"*.example.com", "api.pagerduty.com:443", "127.0.0.1:*"},
 			Credentials: map[string]HTTPCredential{"litellm": {Header: "Authorization", Scheme: "Bearer", Secret: Secret{Env: "LITELLM_MASTER_KEY"}}},
 		}},
+		Slack: &Slack{
+			BotToken:      Secret{Env: "SLACK_BOT_TOKEN"},
+			SigningSecret: Secret{File: "/run/secrets/slack-signing-secret"},
+			AppToken:      Secret{Vault: "secret/data/aisoar/slack#app_token"},
+			SocketMode:    true,
+			APIURL:        "https://slack-proxy.internal/api/",
+			Channels:      map[string]string{"ai-oncall": "C0123ONCALL", "security-lead": "#security-leads"},
+			Users:         map[string]string{"U0123ALICE": "alice@example.com", "U0456CAROL": "carol@example.com"},
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(full.yaml) =\n%+v\nwant\n%+v", c, want)
@@ -319,6 +328,22 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{"temporal.tls: cert_file and key_file go together"},
 		},
 		{
+			name: "slack without tokens",
+			yaml: "slack:\n  channels: {soc: C1}\n",
+			want: []string{"slack.bot_token needs env, file or vault", "slack.signing_secret needs env, file or vault"},
+		},
+		{
+			name: "slack socket mode without an app token",
+			yaml: "slack:\n  bot_token: {env: B}\n  socket_mode: true\n",
+			want: []string{"slack.app_token needs env, file or vault"},
+		},
+		{
+			name: "slack settings that name nothing",
+			yaml: "slack:\n  bot_token: {env: B}\n  signing_secret: {env: S}\n  api_url: slack.internal\n  channels: {soc: \"\"}\n  users: {alice: alice, U0BOB: \"\"}\n",
+			want: []string{`slack.api_url "slack.internal" is not an http(s) URL`, "slack.channels.soc: name a channel id",
+				`slack.users: "alice" is not a Slack user id`, "slack.users.U0BOB: name the aisoar identity"},
+		},
+		{
 			name: "two problems are both reported",
 			yaml: "listen: nowhere\nroles:\n  soc: []\n",
 			want: []string{`listen: "nowhere" is not host:port`, "roles.soc: a role needs at least one member"},
@@ -484,6 +509,36 @@ func TestApplyDefaults(t *testing.T) {
 				t.Errorf("ApplyDefaults() =\n%+v\nwant\n%+v", c, tt.want)
 			}
 		})
+	}
+}
+
+func TestSlackValid(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+	}{
+		{"http", "slack:\n  bot_token: {env: B}\n  signing_secret: {env: S}\n"},
+		{"socket mode needs no signing secret", "slack:\n  bot_token: {env: B}\n  app_token: {env: A}\n  socket_mode: true\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Parse("aisoar.yaml", []byte(tt.yaml)); err != nil {
+				t.Errorf("Parse: %v", err)
+			}
+		})
+	}
+}
+
+func TestSlackIdentity(t *testing.T) {
+	s := &Slack{Users: map[string]string{"U0ALICE": "alice@example.com"}}
+	tests := []struct{ user, want string }{
+		{"U0ALICE", "alice@example.com"},
+		{"U0BOB", "U0BOB"},
+	}
+	for _, tt := range tests {
+		if got := s.Identity(tt.user); got != tt.want {
+			t.Errorf("Identity(%q) = %q, want %q", tt.user, got, tt.want)
+		}
 	}
 }
 

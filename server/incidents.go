@@ -35,22 +35,37 @@ type IncidentSummary struct {
 const maxListed = 200
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
-	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
+	filter := ""
 	if state := r.URL.Query().Get("state"); state != "" {
 		if strings.ContainsAny(state, `'"\`) {
 			writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "state holds a quote"})
 			return
 		}
-		query += fmt.Sprintf(" AND %s = '%s'", workflows.SearchStatus.GetName(), state)
+		filter = fmt.Sprintf("%s = '%s'", workflows.SearchStatus.GetName(), state)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
 	defer cancel()
+	list, err := s.incidents(ctx, filter)
+	if err != nil {
+		s.writeTemporalError(w, "listing incidents", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+}
+
+// incidents lists up to maxListed incidents, those filter (a visibility
+// query, or "" for all) selects. filter must not come unchecked from a
+// request.
+func (s *Server) incidents(ctx context.Context, filter string) ([]IncidentSummary, error) {
+	query := fmt.Sprintf("WorkflowType = '%s'", workflows.WorkflowName)
+	if filter != "" {
+		query += " AND " + filter
+	}
 	resp, err := s.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.cfg.Temporal.Namespace, Query: query, PageSize: maxListed,
 	})
 	if err != nil {
-		s.writeTemporalError(w, "listing incidents", err)
-		return
+		return nil, err
 	}
 	list := make([]IncidentSummary, 0, len(resp.Executions))
 	for _, e := range resp.Executions {
@@ -72,7 +87,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string)
 		decode(workflows.SearchTechniques.GetName(), &sum.Techniques)
 		list = append(list, sum)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	return list, nil
 }
 
 func incidentID(r *http.Request) string {
@@ -83,17 +98,25 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, _ string) 
 	id := incidentID(r)
 	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
 	defer cancel()
-	value, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery)
+	st, err := s.incidentStatus(ctx, id)
 	if err != nil {
 		s.writeTemporalError(w, fmt.Sprintf("reading incident %s", id), err)
 		return
 	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// incidentStatus asks the incident's workflow for its status.
+func (s *Server) incidentStatus(ctx context.Context, id string) (*workflows.Status, error) {
+	value, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.StatusQuery)
+	if err != nil {
+		return nil, err
+	}
 	var st workflows.Status
 	if err := value.Get(&st); err != nil {
-		writeProblem(w, problem{Status: http.StatusInternalServerError, Detail: err.Error()})
-		return
+		return nil, fmt.Errorf("decoding the status: %w", err)
 	}
-	writeJSON(w, http.StatusOK, &st)
+	return &st, nil
 }
 
 // decisionRequest is the body of a decision.
@@ -119,13 +142,30 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, user string) {
 	if req.Via == "" {
 		req.Via = "api"
 	}
+	id := incidentID(r)
 	d := workflows.Decision{Step: r.PathValue("step"), Approver: user, Approve: *req.Approve, Reason: req.Reason, Via: req.Via}
-	var result workflows.DecisionResult
-	if !s.update(w, r, workflows.DecisionUpdate, d, &result) {
+	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
+	defer cancel()
+	result, err := s.deliverDecision(ctx, id, d)
+	if err != nil {
+		s.writeUpdateError(w, id, err)
 		return
 	}
-	s.logger.Info("decision recorded", "incident", incidentID(r), "step", d.Step, "approver", user, "approve", d.Approve, "outcome", result.Outcome)
 	writeJSON(w, http.StatusOK, result)
+}
+
+// deliverDecision delivers an approver's decision to the incident as the
+// workflow's Update. It is the one path of decisions from the API, Slack
+// and Socket Mode. A decision the validator refuses is a *refusedError,
+// and nothing is recorded; other errors are Temporal's (see temporalDown),
+// a *serviceerror.NotFound when the incident is not open.
+func (s *Server) deliverDecision(ctx context.Context, incident string, d workflows.Decision) (workflows.DecisionResult, error) {
+	var result workflows.DecisionResult
+	if err := s.deliverUpdate(ctx, incident, workflows.DecisionUpdate, d, &result); err != nil {
+		return result, err
+	}
+	s.logger.Info("decision recorded", "incident", incident, "step", d.Step, "approver", d.Approver, "approve", d.Approve, "via", d.Via, "outcome", result.Outcome)
+	return result, nil
 }
 
 // resolveRequest is the body of a resolve.
@@ -151,6 +191,23 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, name string, arg
 	id := incidentID(r)
 	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
 	defer cancel()
+	if err := s.deliverUpdate(ctx, id, name, arg, result); err != nil {
+		s.writeUpdateError(w, id, err)
+		return false
+	}
+	return true
+}
+
+// refusedError is an Update validator's refusal: the incident is there,
+// but said no, and nothing was recorded. Its message says why.
+type refusedError struct{ reason string }
+
+func (e *refusedError) Error() string { return e.reason }
+
+// deliverUpdate runs a workflow Update on the incident and waits for its
+// result. A refusal by the Update's validator is a *refusedError; when
+// Temporal is down or the incident is not open, the error is Temporal's.
+func (s *Server) deliverUpdate(ctx context.Context, id, name string, arg, result any) error {
 	handle, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
@@ -158,16 +215,25 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, name string, arg
 		err = handle.Get(ctx, result)
 	}
 	if err == nil {
-		return true
+		return nil
 	}
 	var notFound *serviceerror.NotFound
 	if temporalDown(err) || errors.As(err, &notFound) {
-		s.writeTemporalError(w, fmt.Sprintf("incident %s", id), err)
-		return false
+		return err
 	}
 	// The validator's refusal: the workflow is there, but said no.
-	writeProblem(w, problem{Status: http.StatusConflict, Detail: refusal(err)})
-	return false
+	return &refusedError{reason: refusal(err)}
+}
+
+// writeUpdateError answers a failed Update: 409 with the validator's
+// reason, else as writeTemporalError does.
+func (s *Server) writeUpdateError(w http.ResponseWriter, id string, err error) {
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		writeProblem(w, problem{Status: http.StatusConflict, Detail: refused.reason})
+		return
+	}
+	s.writeTemporalError(w, fmt.Sprintf("incident %s", id), err)
 }
 
 // refusal strips Temporal's wrapping from a validator's message.

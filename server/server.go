@@ -1,5 +1,6 @@
 // Package server is aisoar's HTTP face: alert webhooks with per-source
-// verification, the incidents and approvals API, and health checks.
+// verification, the incidents and approvals API, the Slack app's buttons,
+// dialogs and /aisoar command, and health checks.
 package server
 
 import (
@@ -49,6 +50,13 @@ type Server struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
+	// slack is the Slack app's side; nil without slack in the config.
+	slack *slackApp
+	// work tracks what Slack requests started in the background; workCtx
+	// is its parent, cancelled by Shutdown.
+	work     inflight
+	workCtx  context.Context
+	stopWork context.CancelFunc
 }
 
 // New builds the server, resolving the secrets the config names.
@@ -77,6 +85,12 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if opts.Config.Slack != nil {
+		if s.slack, err = newSlackApp(opts.Config.Slack, s.now); err != nil {
+			return nil, err
+		}
+	}
+	s.workCtx, s.stopWork = context.WithCancel(context.Background())
 	s.seen = webhooks.NewSeen(webhooks.DefaultTolerance, maxSeenMessages, s.now)
 	s.routes()
 	return s, nil
@@ -95,6 +109,10 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	if s.slack != nil && s.slack.verifier != nil {
+		s.mux.HandleFunc("POST /v1/slack/interactions", s.slackInteractions)
+		s.mux.HandleFunc("POST /v1/slack/commands", s.slackCommands)
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -214,6 +214,9 @@ func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Al
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
 	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: s.cfg.Roles}
+	if s.cfg.Slack != nil && len(s.cfg.Slack.Channels) > 0 {
+		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels}
+	}
 	return s.temporal.SignalWithStartWorkflow(ctx, IncidentID(pb.Playbook.ID, fingerprint), workflows.AlertSignal, a,
 		client.StartWorkflowOptions{
 			TaskQueue:             s.cfg.Temporal.TaskQueue,

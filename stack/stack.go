@@ -91,8 +91,14 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			c.Close()
 			return nil, err
 		}
+		slack, err := slackOptions(cfg.Slack)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
 		actions := activities.NewRegistry(activities.Options{
 			HTTP:   activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
+			Slack:  slack,
 			Logger: logger,
 		})
 		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
@@ -109,6 +115,18 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	return s, nil
+}
+
+// slackOptions resolves the bot token the Slack activities post with.
+func slackOptions(cfg *config.Slack) (activities.SlackOptions, error) {
+	if cfg == nil {
+		return activities.SlackOptions{}, nil
+	}
+	token, err := cfg.BotToken.Resolve()
+	if err != nil {
+		return activities.SlackOptions{}, fmt.Errorf("slack.bot_token: %w", err)
+	}
+	return activities.SlackOptions{Token: token, APIURL: cfg.APIURL}, nil
 }
 
 // httpCredentials resolves the http action's secrets.

@@ -149,8 +149,9 @@ type incident struct {
 	// slackPending counts the goroutines keeping Slack messages current;
 	// the run ends only when they are done. slackThread is the incident's
 	// first Slack message, under which later ones are threaded.
-	slackPending int
-	slackThread  *activities.SlackMessageRef
+	slackPending     int
+	slackThread      *activities.SlackMessageRef
+	slackThreadRoute string
 	// done lists the completed steps in completion order, for undo.
 	done []*playbooks.Step
 	// decisions receives the outcome of each approval, by step id.

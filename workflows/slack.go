@@ -60,7 +60,8 @@ func (inc *incident) mirrorToSlack(ctx workflow.Context, s *playbooks.Step, appr
 		}
 		approval.Slack = &SlackMessage{Channel: ref.Channel, TS: ref.TS}
 		if inc.slackThread == nil {
-			inc.slackThread = &ref
+			// Slack answers with the channel's id; routing may name it #name.
+			inc.slackThread, inc.slackThreadRoute = &ref, req.Channel
 		}
 		shown, escalated := "", false
 		for {
@@ -111,7 +112,7 @@ func (inc *incident) approvalRequest(s *playbooks.Step, approval *ApprovalStatus
 		Role: approval.Role, Approvers: inc.input.Roles[approval.Role], TwoPerson: approval.TwoPerson,
 		Deadline: approval.Deadline, Message: approval.Message, Channel: channel,
 	}
-	if t := inc.slackThread; t != nil && t.Channel == channel {
+	if t := inc.slackThread; t != nil && inc.slackThreadRoute == channel {
 		req.ThreadTS = t.TS
 	}
 	return req

@@ -119,7 +119,7 @@ func runDev(ctx context.Context, o devOptions) error {
 		return err
 	}
 	printBanner(state, temporal.FrontendAddress(), len(s.Library.Playbooks()))
-	return serveHTTP(ctx, ln, s.Handler, tlsConfig, logger)
+	return runServer(ctx, s, cfg, ln, tlsConfig, logger)
 }
 
 // devConfig is the config `aisoar dev` runs with: the user's file, or
@@ -198,11 +198,19 @@ or with curl:
 `, s.URL, s.Source, s.SecretFile, s.TokenFile, devUser, temporalAddr, ui, playbooks)
 }
 
-// serveHTTP serves until ctx ends, then shuts down gracefully, letting
-// requests in flight finish. tlsConfig, when set, makes it serve HTTPS.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config, logger *slog.Logger) error {
+// runServer serves the HTTP API, and Slack over Socket Mode when the config
+// asks for it, until ctx ends; then it lets requests in flight and the
+// background work they started (Slack decisions) finish.
+func runServer(ctx context.Context, s *stack.Stack, cfg *config.Config, ln net.Listener, tlsConfig *tls.Config, logger *slog.Logger) error {
+	if cfg.Slack != nil && cfg.Slack.SocketMode {
+		go func() {
+			if err := s.Handler.RunSlackSocketMode(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("Slack Socket Mode stopped; approvals still work through the API", "error", err)
+			}
+		}()
+	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           s.Handler,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -228,5 +236,5 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return s.Handler.Shutdown(shutdownCtx)
 }

@@ -98,7 +98,7 @@ on the namespace at start when they are missing.`,
 				return err
 			}
 			logger.Info("aisoar server listening", "address", ln.Addr().String(), "https", tlsConfig != nil, "temporal", cfg.Temporal.Address, "playbooks", len(s.Library.Playbooks()))
-			return serveHTTP(ctx, ln, s.Handler, tlsConfig, logger)
+			return runServer(ctx, s, cfg, ln, tlsConfig, logger)
 		},
 	}
 	p.register(cmd)
