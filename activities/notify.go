@@ -15,13 +15,15 @@ var notifySpec = playbooks.ActionSpec{
 	Params: []playbooks.ParamSpec{
 		{Name: "channel", Type: playbooks.TypeString, Doc: "Slack channel name or id, such as #ai-incidents; without it the message goes to the aisoar log"},
 		{Name: "text", Type: playbooks.TypeString, Required: true, Doc: "the message, in Slack mrkdwn; <@U…> user mentions work, <!channel> and <…> links are shown as typed"},
+		{Name: "thread_ts", Type: playbooks.TypeString, Doc: "post as a reply in this Slack thread, such as the incident's: ${{ incident.slack_thread }}"},
 	},
 }
 
 // NotifyParams are the notify action's parameters.
 type NotifyParams struct {
-	Channel string `json:"channel"`
-	Text    string `json:"text"`
+	Channel  string `json:"channel"`
+	Text     string `json:"text"`
+	ThreadTS string `json:"thread_ts"`
 }
 
 // NotifyResult says where the message went.
@@ -49,7 +51,7 @@ func (n *notifyAction) Run(ctx context.Context, p NotifyParams) (NotifyResult, e
 		n.logger.InfoContext(ctx, "notify", logArgs...)
 		return NotifyResult{Delivered: "log"}, nil
 	}
-	ref, err := n.slack.post(ctx, p.Channel, p.Text)
+	ref, err := n.slack.post(ctx, p.Channel, p.ThreadTS, p.Text)
 	if err != nil {
 		return NotifyResult{}, err
 	}

@@ -59,3 +59,16 @@ func TestNotify(t *testing.T) {
 		})
 	}
 }
+
+func TestNotifyRepliesInThread(t *testing.T) {
+	srv := slacktest.New(t)
+	opts := Options{Logger: slog.New(slog.DiscardHandler), Slack: slackOptions(srv)}
+	var res NotifyResult
+	params := NotifyParams{Channel: "#ai-incidents", Text: "update", ThreadTS: "1712345678.000100"}
+	if err := runActivity(t, opts, "notify", params, &res); err != nil {
+		t.Fatal(err)
+	}
+	if calls := srv.Calls("chat.postMessage"); len(calls) != 1 || calls[0].ThreadTS != "1712345678.000100" {
+		t.Errorf("calls %+v, want one reply in the thread", calls)
+	}
+}

@@ -35,6 +35,7 @@ func TestCatalog(t *testing.T) {
 		{"notify", []param{
 			{"channel", playbooks.TypeString, false},
 			{"text", playbooks.TypeString, true},
+			{"thread_ts", playbooks.TypeString, false},
 		}},
 		{"set", []param{
 			{"values", playbooks.TypeMap, true},

@@ -129,11 +129,15 @@ func (s *slackActions) PostThread(ctx context.Context, p SlackThreadPost) (Slack
 }
 
 // post posts text to channel, for the notify action.
-func (s *slackActions) post(ctx context.Context, channel, text string) (SlackMessageRef, error) {
+func (s *slackActions) post(ctx context.Context, channel, threadTS, text string) (SlackMessageRef, error) {
 	if err := s.check(channel); err != nil {
 		return SlackMessageRef{}, err
 	}
-	id, ts, err := s.client.PostMessageContext(ctx, channel, slack.MsgOptionText(escapeKeepingMentions(text), false))
+	opts := []slack.MsgOption{slack.MsgOptionText(escapeKeepingMentions(text), false)}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	id, ts, err := s.client.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return SlackMessageRef{}, slackFailure("posting the notification to "+channel, channel, err)
 	}

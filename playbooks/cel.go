@@ -72,6 +72,10 @@ type IncidentInfo struct {
 	AlertCount int64     `json:"alert_count"`
 	FirstSeen  time.Time `json:"first_seen"`
 	LastSeen   time.Time `json:"last_seen"`
+	// SlackChannel and SlackThread address the incident's first Slack
+	// message, for replies in its thread; empty until one is posted.
+	SlackChannel string `json:"slack_channel"`
+	SlackThread  string `json:"slack_thread"`
 }
 
 // Failure is what on_failure steps see as failure.
@@ -149,7 +153,10 @@ func (v *Vars) SetPlaybook(p PlaybookInfo) {
 
 // SetIncident sets incident.
 func (v *Vars) SetIncident(i IncidentInfo) {
-	v.incident = celValue(map[string]any{"id": i.ID, "alert_count": i.AlertCount, "first_seen": i.FirstSeen, "last_seen": i.LastSeen})
+	v.incident = celValue(map[string]any{
+		"id": i.ID, "alert_count": i.AlertCount, "first_seen": i.FirstSeen, "last_seen": i.LastSeen,
+		"slack_channel": i.SlackChannel, "slack_thread": i.SlackThread,
+	})
 }
 
 // SetFailure sets failure.

@@ -38,6 +38,7 @@ func TestRender(t *testing.T) {
 	vars := playbooks.NewVars(a)
 	vars.SetStep("first", playbooks.StepState{OK: true, Output: map[string]any{"n": 7.0, "list": []any{"x", "y"}}})
 	vars.SetNow(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	vars.SetIncident(playbooks.IncidentInfo{ID: "pb/fp", SlackChannel: "C0SOC", SlackThread: "1712345678.000100"})
 	tests := []struct {
 		name string
 		with string
@@ -51,6 +52,7 @@ func TestRender(t *testing.T) {
 		{"labels by key", `{v: "${{ alert.labels.tenant }}"}`, "acme"},
 		{"timestamps in text", `{v: "at ${{ now }}"}`, "at 2026-11-25T12:00:00Z"},
 		{"nested values render", `{v: {inner: ["${{ alert.id }}", 2]}}`, map[string]any{"inner": []any{"a-1", 2}}},
+		{"the incident's Slack thread", `{v: "${{ incident.slack_channel }}/${{ incident.slack_thread }}"}`, "C0SOC/1712345678.000100"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -406,12 +406,16 @@ func (inc *incident) skip(ctx workflow.Context, s *playbooks.Step, st *StepStatu
 // evaluation.
 func (inc *incident) refreshVars(ctx workflow.Context) {
 	inc.vars.SetNow(workflow.Now(ctx))
-	inc.vars.SetIncident(playbooks.IncidentInfo{
+	info := playbooks.IncidentInfo{
 		ID:         inc.status.ID,
 		AlertCount: int64(inc.status.AlertCount),
 		FirstSeen:  inc.status.FirstSeen,
 		LastSeen:   inc.status.LastSeen,
-	})
+	}
+	if t := inc.slackThread; t != nil {
+		info.SlackChannel, info.SlackThread = t.Channel, t.TS
+	}
+	inc.vars.SetIncident(info)
 }
 
 // fail runs the on_failure handlers after a step failed for good.
