@@ -230,6 +230,9 @@ func approvalButtons(req ApprovalRequest) *slack.ActionBlock {
 // deadline in each reader's time zone, and the two-person rule.
 func whoAndWhen(req ApprovalRequest) []slack.MixedElement {
 	who := "Who may decide: role *" + escape(cmp.Or(req.Role, "unknown")) + "*"
+	if slackGroupID.MatchString(req.Group) {
+		who += " <!subteam^" + req.Group + ">"
+	}
 	if len(req.Approvers) > 0 {
 		names := make([]string, len(req.Approvers))
 		for i, a := range req.Approvers {
@@ -247,6 +250,9 @@ func whoAndWhen(req ApprovalRequest) []slack.MixedElement {
 	}
 	return elements
 }
+
+// slackGroupID matches Slack user group ids, which a role may be given.
+var slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
 
 // slackUserID matches Slack user ids, which approvers may be configured as.
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)

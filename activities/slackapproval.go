@@ -32,6 +32,8 @@ type ApprovalRequest struct {
 	Techniques []string       `json:"techniques,omitempty"`
 	Asset      string         `json:"asset,omitempty"`
 	Role       string         `json:"role"`
+	// Group is the role's Slack user group (S…), mentioned in the request.
+	Group string `json:"group,omitempty"`
 	// Approvers are the role's members as configured (Slack user ids or
 	// identities mapped to them).
 	Approvers []string  `json:"approvers,omitempty"`

@@ -242,6 +242,10 @@ type Slack struct {
 	// Users maps a Slack user id to the aisoar identity it acts as, the
 	// identity roles list. An unmapped user acts as their Slack user id.
 	Users map[string]string `yaml:"users"`
+	// Groups maps an approver role to a Slack user group (an S… id): its
+	// members join the role when an incident opens, and approval requests
+	// mention the group.
+	Groups map[string]string `yaml:"groups"`
 }
 
 // Identity returns the aisoar identity of a Slack user: its mapping in
@@ -502,7 +506,15 @@ func validateSlack(s *Slack, add func(string, ...any)) {
 			add("slack.users.%s: name the aisoar identity the user acts as (as listed in roles)", user)
 		}
 	}
+	for _, role := range sortedKeys(s.Groups) {
+		if !slackGroupID.MatchString(s.Groups[role]) {
+			add("slack.groups.%s: %q is not a Slack user group id (like S0123ABCD)", role, s.Groups[role])
+		}
+	}
 }
+
+// slackGroupID matches Slack user group ids.
+var slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,}$`)
 
 // validateVerify checks that a verifier has what its type needs.
 func validateVerify(at string, v *Verify, add func(string, ...any)) {

@@ -107,6 +107,7 @@ func TestLoadFull(t *testing.T) {
 			APIURL:        "https://slack-proxy.internal/api/",
 			Channels:      map[string]string{"ai-oncall": "C0123ONCALL", "security-lead": "#security-leads"},
 			Users:         map[string]string{"U0123ALICE": "alice@example.com", "U0456CAROL": "carol@example.com"},
+			Groups:        map[string]string{"ai-oncall": "S0123ONCALL"},
 		},
 	}
 	if !reflect.DeepEqual(c, want) {

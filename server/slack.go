@@ -70,6 +70,8 @@ type slackApp struct {
 	botToken string
 	// responses posts to response_urls.
 	responses *http.Client
+	// groups caches the members of the roles' Slack user groups.
+	groups groupMembers
 }
 
 // newSlackApp resolves the Slack secrets the config names.

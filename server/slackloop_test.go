@@ -70,3 +70,35 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // blocksText is the Block Kit JSON as text, for looking for what it shows.
 func blocksText(blocks []map[string]any) string { return toJSON(blocks) }
+
+// TestSlackUserGroupApprovers checks that the members of a role's Slack
+// user group may decide, and that the request mentions the group.
+func TestSlackUserGroupApprovers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	e := startSlackE2E(t, func(s *config.Slack) {
+		s.Channels = map[string]string{"soc": "#soc-approvals"}
+		s.Groups = map[string]string{"soc": "S0SOC"}
+		s.Users["U0BOB"] = "bob"
+	})
+	e.slack.SetUserGroup("S0SOC", "U0BOB")
+	id := e.openIncident(t, "key-group")
+	waitUntil(t, "the request mentions the group", func() bool {
+		for _, m := range e.slack.Messages() {
+			if strings.Contains(blocksText(m.Blocks), `\u003c!subteam^S0SOC\u003e`) || strings.Contains(blocksText(m.Blocks), "<!subteam^S0SOC>") {
+				return true
+			}
+		}
+		return false
+	})
+	resp, _ := e.postSlack(t, "/v1/slack/interactions",
+		payloadForm(click("U0BOB", activities.SlackApproveAction, id, "block", "", "")), e.signer, time.Now())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click answered %d", resp.StatusCode)
+	}
+	st := e.waitFor(t, id, func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	if d := approvalOf(t, st).Decisions[0]; d.Approver != "bob" {
+		t.Errorf("decision %+v, want bob, a member of the role's user group", d)
+	}
+}

@@ -213,9 +213,9 @@ func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bo
 func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Alert, fingerprint string) (client.WorkflowRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: s.cfg.Roles}
+	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: s.roleMembers(ctx)}
 	if s.cfg.Slack != nil && len(s.cfg.Slack.Channels) > 0 {
-		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels}
+		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels, Groups: s.cfg.Slack.Groups}
 	}
 	return s.temporal.SignalWithStartWorkflow(ctx, IncidentID(pb.Playbook.ID, fingerprint), workflows.AlertSignal, a,
 		client.StartWorkflowOptions{

@@ -15,6 +15,9 @@ import (
 type SlackRouting struct {
 	// Channels maps an approver role to its channel.
 	Channels map[string]string `json:"channels"`
+	// Groups maps an approver role to the Slack user group mentioned in
+	// its requests.
+	Groups map[string]string `json:"groups,omitempty"`
 }
 
 // SlackMessage is an approval's message in Slack, or why it could not be posted.
@@ -72,6 +75,7 @@ func (inc *incident) mirrorToSlack(ctx workflow.Context, s *playbooks.Step, appr
 			if approval.Escalated && !escalated {
 				escalated = true
 				req.Role, req.Deadline, req.Approvers = approval.Role, approval.Deadline, inc.input.Roles[approval.Role]
+				req.Group = routing.Groups[approval.Role]
 				inc.postInThread(ctx, ref, fmt.Sprintf("No decision on *%s* in time: escalated to %s, who have until %s.",
 					s.ID, approval.Role, approval.Deadline.UTC().Format(time.RFC1123)))
 			}
@@ -109,7 +113,7 @@ func (inc *incident) approvalRequest(s *playbooks.Step, approval *ApprovalStatus
 	req := activities.ApprovalRequest{
 		Incident: inc.status.ID, Step: s.ID, Action: s.Action, Params: params,
 		AlertTitle: a.Title, Severity: a.Severity, Techniques: a.Techniques, Asset: assetName(&a.Asset),
-		Role: approval.Role, Approvers: inc.input.Roles[approval.Role], TwoPerson: approval.TwoPerson,
+		Role: approval.Role, Group: inc.input.Slack.Groups[approval.Role], Approvers: inc.input.Roles[approval.Role], TwoPerson: approval.TwoPerson,
 		Deadline: approval.Deadline, Message: approval.Message, Channel: channel,
 	}
 	if t := inc.slackThread; t != nil && inc.slackThreadRoute == channel {

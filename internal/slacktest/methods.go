@@ -3,6 +3,7 @@ package slacktest
 import (
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // The Web API methods the double serves. Each runs with s.mu held and
@@ -116,4 +117,24 @@ func (m Message) object() map[string]any {
 		o["thread_ts"] = m.ThreadTS
 	}
 	return o
+}
+
+// SetUserGroup makes group (an S… id) have these members.
+func (s *Server) SetUserGroup(group string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.userGroups == nil {
+		s.userGroups = map[string][]string{}
+	}
+	s.userGroups[group] = slices.Clone(users)
+}
+
+// userGroupMembers serves usergroups.users.list; like every method, it
+// runs with s.mu held.
+func (s *Server) userGroupMembers(c Call) reply {
+	users, found := s.userGroups[c.Args["usergroup"]]
+	if !found {
+		return slackError("no_such_subteam")
+	}
+	return ok(map[string]any{"users": slices.Clone(users)})
 }

@@ -46,6 +46,8 @@ type Server struct {
 
 	responseURLs  map[string]bool // paths handed out by ResponseURL
 	responseCalls []ResponseURLCall
+
+	userGroups map[string][]string // user group id to member user ids
 }
 
 // Option configures a Server.
@@ -306,6 +308,8 @@ func (s *Server) answer(method string, req request, decodeErr error, call Call) 
 		return s.postEphemeral(call)
 	case "views.open":
 		return s.openView(call)
+	case "usergroups.users.list":
+		return s.userGroupMembers(call)
 	}
 	return slackError("unknown_method")
 }
