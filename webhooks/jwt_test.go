@@ -526,17 +526,23 @@ func TestJWTIssuerUnreachable(t *testing.T) {
 	}
 }
 
-// TestJWTFirstUseFetchesOnce: concurrent first requests share one fetch.
-func TestJWTFirstUseFetchesOnce(t *testing.T) {
+// newHeldIssuer starts an issuer whose key set fetches wait until release
+// is closed, a verifier for it, and a valid token.
+func newHeldIssuer(t *testing.T) (iss *testIssuer, j *JWT, token string, release chan struct{}) {
+	t.Helper()
 	clock := newFakeClock()
 	key := newECKey(t, "k1")
-	iss := newTestIssuer(t, key)
-	release := make(chan struct{})
+	iss = newTestIssuer(t, key)
+	release = make(chan struct{})
 	iss.mu.Lock()
 	iss.release = release
 	iss.mu.Unlock()
-	j := newTestJWT(t, iss, clock, nil)
-	token := key.mint(t, key.kid, testClaims(clock.Now()))
+	return iss, newTestJWT(t, iss, clock, nil), key.mint(t, key.kid, testClaims(clock.Now())), release
+}
+
+// TestJWTFirstUseFetchesOnce: concurrent first requests share one fetch.
+func TestJWTFirstUseFetchesOnce(t *testing.T) {
+	iss, j, token, release := newHeldIssuer(t)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -560,15 +566,7 @@ func TestJWTFirstUseFetchesOnce(t *testing.T) {
 // TestJWTRequestGivesUp: a request whose context ends stops waiting for a
 // slow fetch, which carries on for the next request.
 func TestJWTRequestGivesUp(t *testing.T) {
-	clock := newFakeClock()
-	key := newECKey(t, "k1")
-	iss := newTestIssuer(t, key)
-	release := make(chan struct{})
-	iss.mu.Lock()
-	iss.release = release
-	iss.mu.Unlock()
-	j := newTestJWT(t, iss, clock, nil)
-	token := key.mint(t, key.kid, testClaims(clock.Now()))
+	iss, j, token, release := newHeldIssuer(t)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	r := bearerRequest(token).WithContext(ctx)

@@ -111,16 +111,7 @@ func secondsString(s float64) string {
 type stringOrList []string
 
 func (l *stringOrList) UnmarshalJSON(b []byte) error {
-	values, err := decodeStrings(b)
-	if err != nil {
-		return err
-	}
-	if values.single != nil {
-		*l = []string{*values.single}
-	} else {
-		*l = values.list
-	}
-	return nil
+	return unmarshalStrings(b, (*[]string)(l), func(s string) []string { return []string{s} })
 }
 
 // spaceList is a claim that is a space-separated string or an array of
@@ -128,14 +119,20 @@ func (l *stringOrList) UnmarshalJSON(b []byte) error {
 type spaceList []string
 
 func (l *spaceList) UnmarshalJSON(b []byte) error {
+	return unmarshalStrings(b, (*[]string)(l), strings.Fields)
+}
+
+// unmarshalStrings decodes a claim that is an array of strings, or a single
+// string that split turns into one.
+func unmarshalStrings(b []byte, into *[]string, split func(string) []string) error {
 	values, err := decodeStrings(b)
 	if err != nil {
 		return err
 	}
 	if values.single != nil {
-		*l = strings.Fields(*values.single)
+		*into = split(*values.single)
 	} else {
-		*l = values.list
+		*into = values.list
 	}
 	return nil
 }
