@@ -162,8 +162,9 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alert
 		s.logger.Info("alert matched no playbook", "alert", a.ID, "source", a.Source, "rule", a.Rule, "category", a.Category, "severity", a.Severity)
 		return receipt, nil
 	}
+	roles := s.roleMembers(ctx)
 	for _, pb := range matched {
-		run, err := s.start(ctx, pb, a, receipt.Fingerprint)
+		run, err := s.start(ctx, pb, a, receipt.Fingerprint, roles)
 		if err != nil {
 			return receipt, err
 		}
@@ -210,10 +211,10 @@ func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bo
 }
 
 // start signals the incident's workflow, starting it if it is not running.
-func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Alert, fingerprint string) (client.WorkflowRun, error) {
+func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Alert, fingerprint string, roles map[string][]string) (client.WorkflowRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: s.roleMembers(ctx)}
+	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: roles}
 	if s.cfg.Slack != nil && len(s.cfg.Slack.Channels) > 0 {
 		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels, Groups: s.cfg.Slack.Groups}
 	}
