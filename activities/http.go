@@ -62,6 +62,7 @@ type HTTPParams struct {
 	Body         any               `json:"body"`
 	ExpectStatus []int             `json:"expect_status"`
 	Credential   string            `json:"credential"`
+	DryRun
 }
 
 // HTTPResult is the http action's output, seen as steps.<id>.output.
@@ -72,6 +73,7 @@ type HTTPResult struct {
 	Body any `json:"body"`
 	// Truncated is true when the body was longer than the configured limit.
 	Truncated bool `json:"truncated,omitempty"`
+	Plan
 }
 
 type httpAction struct {
@@ -169,6 +171,9 @@ func (a *httpAction) Run(ctx context.Context, p HTTPParams) (HTTPResult, error) 
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if p.DryRun.DryRun {
+		return HTTPResult{Plan: Plan{DryRun: true, Planned: []PlannedRequest{{Method: req.Method, URL: u.Redacted(), Body: p.Body}}}}, nil
 	}
 	req.Header.Set("Idempotency-Key", IdempotencyKey(ctx))
 	req.Header.Set("User-Agent", "aisoar")

@@ -24,6 +24,7 @@ type NotifyParams struct {
 	Channel  string `json:"channel"`
 	Text     string `json:"text"`
 	ThreadTS string `json:"thread_ts"`
+	DryRun
 }
 
 // NotifyResult says where the message went.
@@ -33,6 +34,7 @@ type NotifyResult struct {
 	// Channel and TS address the Slack message, when Delivered is "slack".
 	Channel string `json:"channel,omitempty"`
 	TS      string `json:"ts,omitempty"`
+	Plan
 }
 
 type notifyAction struct {
@@ -50,6 +52,10 @@ func (n *notifyAction) Run(ctx context.Context, p NotifyParams) (NotifyResult, e
 	if p.Channel == "" || !n.slack.configured() {
 		n.logger.InfoContext(ctx, "notify", logArgs...)
 		return NotifyResult{Delivered: "log"}, nil
+	}
+	if p.DryRun.DryRun {
+		n.logger.InfoContext(ctx, "notify (dry run, not posted)", logArgs...)
+		return NotifyResult{Plan: n.slack.plannedPost(p.Channel, p.ThreadTS, p.Text)}, nil
 	}
 	ref, err := n.slack.post(ctx, p.Channel, p.ThreadTS, p.Text)
 	if err != nil {

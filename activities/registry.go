@@ -21,8 +21,10 @@ type Options struct {
 	HTTP HTTPOptions
 	// Slack configures the Slack approval activities and notify's Slack
 	// delivery.
-	Slack  SlackOptions
-	Logger *slog.Logger
+	Slack SlackOptions
+	// Targets are the systems the containment actions act on, by name.
+	Targets Targets
+	Logger  *slog.Logger
 }
 
 // action is a registered action: its declared spec and the activity

@@ -114,35 +114,40 @@ func TestSpecsDocumented(t *testing.T) {
 	}
 }
 
-// TestParamsMatchSpecs checks that each params struct decodes exactly the
-// parameters its spec declares, so what the linter accepts is what the
-// activity reads.
+// TestParamsMatchSpecs checks that each action's params struct decodes
+// exactly the parameters its spec declares, so what the linter accepts is
+// what the activity reads, and that every action with an effect takes the
+// dry-run flag the workflow adds.
 func TestParamsMatchSpecs(t *testing.T) {
-	tests := []struct {
-		action string
-		params any
-	}{
-		{"http", HTTPParams{}},
-		{"notify", NotifyParams{}},
-		{"set", SetParams{}},
-	}
-	catalog := Catalog()
-	for _, tt := range tests {
-		t.Run(tt.action, func(t *testing.T) {
+	withoutEffect := []string{"set"}
+	dryRunType := reflect.TypeFor[DryRun]()
+	for _, a := range NewRegistry(Options{}).actions {
+		t.Run(a.spec.Name, func(t *testing.T) {
+			params := reflect.TypeOf(a.fn).In(1)
 			var fields []string
-			typ := reflect.TypeOf(tt.params)
-			for i := range typ.NumField() {
-				name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			takesDryRun := false
+			for _, f := range reflect.VisibleFields(params) {
+				if f.Anonymous && f.Type == dryRunType {
+					takesDryRun = true
+					continue
+				}
+				if len(f.Index) > 1 && params.Field(f.Index[0]).Type == dryRunType {
+					continue
+				}
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 				fields = append(fields, name)
 			}
 			var declared []string
-			for _, p := range catalog[tt.action].Params {
+			for _, p := range a.spec.Params {
 				declared = append(declared, p.Name)
 			}
 			slices.Sort(fields)
 			slices.Sort(declared)
 			if !slices.Equal(fields, declared) {
-				t.Errorf("%T decodes %v, spec declares %v", tt.params, fields, declared)
+				t.Errorf("%v decodes %v, spec declares %v", params, fields, declared)
+			}
+			if !takesDryRun && !slices.Contains(withoutEffect, a.spec.Name) {
+				t.Errorf("%v does not embed DryRun, so a dry run would act for real", params)
 			}
 		})
 	}

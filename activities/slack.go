@@ -44,6 +44,7 @@ const slackTimeout = 20 * time.Second
 // a post whose answer was lost (a timeout), which then shows twice.
 type slackActions struct {
 	client *slack.Client
+	apiURL string
 }
 
 func newSlackActions(opts SlackOptions) *slackActions {
@@ -60,7 +61,7 @@ func newSlackActions(opts SlackOptions) *slackActions {
 	}
 	// No slack.OptionRetry: Temporal retries the activity, honouring
 	// Retry-After through NextRetryDelay.
-	return &slackActions{client: slack.New(opts.Token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(client))}
+	return &slackActions{client: slack.New(opts.Token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(client)), apiURL: apiURL}
 }
 
 // configured says whether Slack calls can be made.
@@ -142,6 +143,15 @@ func (s *slackActions) post(ctx context.Context, channel, threadTS, text string)
 		return SlackMessageRef{}, slackFailure("posting the notification to "+channel, channel, err)
 	}
 	return SlackMessageRef{Channel: id, TS: ts}, nil
+}
+
+// plannedPost is the chat.postMessage call post would make, for a dry run.
+func (s *slackActions) plannedPost(channel, threadTS, text string) Plan {
+	body := map[string]string{"channel": channel, "text": escapeKeepingMentions(text)}
+	if threadTS != "" {
+		body["thread_ts"] = threadTS
+	}
+	return Plan{DryRun: true, Planned: []PlannedRequest{{Method: http.MethodPost, URL: s.apiURL + "chat.postMessage", Body: body}}}
 }
 
 // Block ids of an approval message, so the message can be read back.

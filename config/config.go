@@ -54,6 +54,8 @@ type Config struct {
 	APITokens []APIToken          `yaml:"api_tokens"`
 	Sources   map[string]Source   `yaml:"sources"`
 	Actions   Actions             `yaml:"actions"`
+	// Targets are the systems containment actions act on, by name.
+	Targets map[string]Target `yaml:"targets"`
 	// Slack, when set, posts approvals to Slack and takes decisions from
 	// its buttons and the /aisoar command.
 	Slack *Slack `yaml:"slack"`
@@ -470,6 +472,7 @@ func (c *Config) Validate() error {
 			add("actions.http.credentials.%s.secret needs env, file or vault", name)
 		}
 	}
+	validateTargets(c.Targets, add)
 	if c.Slack != nil {
 		validateSlack(c.Slack, add)
 	}

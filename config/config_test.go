@@ -99,6 +99,17 @@ func TestLoadFull(t *testing.T) {
 			AllowHosts:  []string{"*.example.com", "api.pagerduty.com:443", "127.0.0.1:*"},
 			Credentials: map[string]HTTPCredential{"litellm": {Header: "Authorization", Scheme: "Bearer", Secret: Secret{Env: "LITELLM_MASTER_KEY"}}},
 		}},
+		Targets: map[string]Target{
+			"gateway": {Kind: TargetLiteLLM, URL: "https://litellm.internal:4000", Auth: TargetAuth{Bearer: &Secret{Env: "LITELLM_MASTER_KEY"}}},
+			"kong": {Kind: TargetKong, URL: "http://kong-admin.internal:8001",
+				Auth: TargetAuth{Header: &HeaderAuth{Name: "Kong-Admin-Token", Value: Secret{Env: "KONG_ADMIN_TOKEN"}}}},
+			"serving": {Kind: TargetKServe, URL: "https://kubernetes.default.svc", CAFile: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+				Namespace: "models", Auth: TargetAuth{Bearer: &Secret{File: "/var/run/secrets/kubernetes.io/serviceaccount/token"}}},
+			"airflow": {Kind: TargetAirflow, URL: "https://airflow.internal",
+				Auth: TargetAuth{Basic: &BasicSecret{Username: "aisoar", Password: Secret{Env: "AIRFLOW_PASSWORD"}}}},
+			"evidence": {Kind: TargetS3, URL: "https://minio.internal:9000", Region: "us-east-1", Bucket: "ai-evidence",
+				Auth: TargetAuth{AWS: &AWSAuth{AccessKeyID: "AKIAAISOAR", SecretAccessKey: Secret{Env: "EVIDENCE_SECRET_KEY"}}}},
+		},
 		Slack: &Slack{
 			BotToken:      Secret{Env: "SLACK_BOT_TOKEN"},
 			SigningSecret: Secret{File: "/run/secrets/slack-signing-secret"},
@@ -241,6 +252,14 @@ func TestParseInvalid(t *testing.T) {
 			name: "bad listen",
 			yaml: "listen: \"8080\"\n",
 			want: []string{`listen: "8080" is not host:port`},
+		},
+		{
+			name: "bad targets",
+			yaml: "targets:\n  gw:\n    kind: litelm\n    url: litellm:4000\n  Store:\n    kind: s3\n    url: http://minio:9000\n" +
+				"    auth:\n      bearer: {env: X}\n      basic: {username: u}\n",
+			want: []string{`targets.gw.kind "litelm" is unknown`, `targets.gw.url "litellm:4000" must be an http or https URL`,
+				"targets.Store: a target name must be lowercase", "targets.Store.bucket is required",
+				"targets.Store.auth.basic.password needs env, file or vault", "targets.Store.auth: set one of bearer, header, basic or aws, not 2"},
 		},
 		{
 			name: "negative max body",

@@ -96,10 +96,16 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			c.Close()
 			return nil, err
 		}
+		targets, err := Targets(cfg.Targets)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
 		actions := activities.NewRegistry(activities.Options{
-			HTTP:   activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
-			Slack:  slack,
-			Logger: logger,
+			HTTP:    activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
+			Slack:   slack,
+			Targets: targets,
+			Logger:  logger,
 		})
 		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
 		if err := s.worker.Start(); err != nil {

@@ -174,12 +174,7 @@ func (inc *incident) resolve(ctx workflow.Context) {
 		undo := &playbooks.Step{ID: "undo_" + s.ID, Action: s.Undo.Action, With: s.Undo.With, Timeout: s.Timeout, Retry: s.Retry}
 		st := &StepStatus{ID: undo.ID, Action: undo.Action, State: StepRunning, Started: workflow.Now(ctx)}
 		inc.status.Undo = append(inc.status.Undo, st)
-		inc.refreshVars(ctx)
-		params, err := inc.compiled.RenderParams(undo.With, inc.vars)
-		var output map[string]any
-		if err == nil {
-			err = workflow.ExecuteActivity(activityContext(ctx, undo, undo.ID), undo.Action, params).Get(ctx, &output)
-		}
+		output, err := inc.runAction(ctx, undo)
 		st.Ended = workflow.Now(ctx)
 		if err != nil {
 			st.State, st.Error = StepFailed, errorMessage(err)

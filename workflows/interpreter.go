@@ -326,14 +326,24 @@ func (inc *incident) runStep(ctx workflow.Context, s *playbooks.Step, failure *p
 	if s.Parallel != nil {
 		return inc.runParallel(ctx, s, st, failure)
 	}
+	output, err := inc.runAction(ctx, s)
+	return inc.finish(ctx, s, st, output, err)
+}
+
+// runAction renders the step's parameters and runs its action. In a dry
+// run every action is told so, and records what it would do instead.
+func (inc *incident) runAction(ctx workflow.Context, s *playbooks.Step) (map[string]any, error) {
 	inc.refreshVars(ctx)
 	params, err := inc.compiled.RenderParams(s.With, inc.vars)
 	if err != nil {
-		return inc.finish(ctx, s, st, nil, fmt.Errorf("parameters: %w", err))
+		return nil, fmt.Errorf("parameters: %w", err)
+	}
+	if inc.input.DryRun {
+		params[activities.DryRunParam] = true
 	}
 	var output map[string]any
 	err = workflow.ExecuteActivity(activityContext(ctx, s, s.ID), s.Action, params).Get(ctx, &output)
-	return inc.finish(ctx, s, st, output, err)
+	return output, err
 }
 
 // stepStatus returns the status entry of s, creating one for steps that

@@ -38,6 +38,9 @@ type Input struct {
 	RequestedBy string `json:"requested_by,omitempty"`
 	// Slack, when set, routes approval requests to Slack channels.
 	Slack *SlackRouting `json:"slack,omitempty"`
+	// DryRun runs the playbook with every action recording the requests it
+	// would make instead of making them: a rehearsal or a playbook trial.
+	DryRun bool `json:"dry_run,omitempty"`
 	// Resumed, when set, continues an open incident in a new run.
 	Resumed *Resumed `json:"resumed,omitempty"`
 }
