@@ -159,6 +159,12 @@ const maxAnswerBytes = 8 << 20
 // with body as JSON, and decodes a JSON answer into out when out is not
 // nil. In a dry run it records the request and leaves out untouched.
 func (c *targetCall) do(ctx context.Context, method, path string, body, out any) error {
+	return c.doAs(ctx, method, path, "application/json", body, out)
+}
+
+// doAs is do with a JSON body of another media type, such as Kubernetes'
+// application/merge-patch+json.
+func (c *targetCall) doAs(ctx context.Context, method, path, contentType string, body, out any) error {
 	u, err := c.target.URL.Parse(strings.TrimPrefix(path, "/"))
 	if err != nil {
 		return fmt.Errorf("target %q: bad path %q: %w", c.target.Name, path, err)
@@ -187,7 +193,7 @@ func (c *targetCall) do(ctx context.Context, method, path string, body, out any)
 		return fmt.Errorf("target %q: %w", c.target.Name, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "aisoar")
