@@ -253,6 +253,7 @@ func (d *decoder) action(path string, n *yaml.Node) *Action {
 	d.mapping(path, n, fields{
 		"action": func(p string, n *yaml.Node) { a.Action = d.str(p, n) },
 		"with":   func(p string, n *yaml.Node) { a.With = d.params(p, n) },
+		"after":  func(p string, n *yaml.Node) { a.After = d.duration(p, n) },
 	}, "action")
 	return a
 }

@@ -67,6 +67,9 @@ type Step struct {
 type Action struct {
 	Action string         `json:"action"`
 	With   map[string]any `json:"with,omitempty"`
+	// After, on an undo, runs it this long after the step finished rather
+	// than at resolution: a throttle or a quarantine that lifts itself.
+	After Duration `json:"after,omitempty"`
 }
 
 // Retry is a step's retry policy; zero fields take Temporal's defaults.

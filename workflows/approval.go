@@ -167,21 +167,9 @@ func (inc *incident) resolve(ctx workflow.Context) {
 		inc.setState(ctx, StateResolving)
 	}
 	for i := len(inc.done) - 1; i >= 0; i-- {
-		s := inc.done[i]
-		if s.Undo == nil {
-			continue
+		if s := inc.done[i]; s.Undo != nil && !inc.undone[s.ID] {
+			inc.undo(ctx, s)
 		}
-		undo := &playbooks.Step{ID: "undo_" + s.ID, Action: s.Undo.Action, With: s.Undo.With, Timeout: s.Timeout, Retry: s.Retry}
-		st := &StepStatus{ID: undo.ID, Action: undo.Action, State: StepRunning, Started: workflow.Now(ctx)}
-		inc.status.Undo = append(inc.status.Undo, st)
-		output, err := inc.runAction(ctx, undo)
-		st.Ended = workflow.Now(ctx)
-		if err != nil {
-			st.State, st.Error = StepFailed, errorMessage(err)
-			workflow.GetLogger(ctx).Error("undo failed", "step", s.ID, "error", st.Error)
-			continue
-		}
-		st.State, st.Output = StepDone, output
 	}
 	inc.setState(ctx, StateResolved)
 }

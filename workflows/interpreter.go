@@ -79,7 +79,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	}
 
 	if input.Resumed != nil {
-		inc.resume(input.Resumed)
+		inc.resume(ctx, input.Resumed)
 	} else {
 		if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
 			inc.fail(ctx, failed)
@@ -96,7 +96,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	historyLong := func() bool {
 		info := workflow.GetInfo(ctx)
 		return (info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= in.maxHistoryEvents) &&
-			workflow.AllHandlersFinished(ctx) && inc.slackPending == 0
+			inc.quiet(ctx)
 	}
 	wake := func() bool { return inc.resolveRequested() || historyLong() }
 	autoResolve := func() {
@@ -124,11 +124,18 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 		return nil, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 	}
 	inc.resolve(ctx)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && inc.slackPending == 0 }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return inc.quiet(ctx) }); err != nil {
 		return nil, err
 	}
 	inc.drainAlerts(ctx)
 	return inc.status, nil
+}
+
+// quiet reports whether nothing runs besides the main loop: no update
+// handler, no Slack message being kept current, no timed undo. Only then
+// may the run end or continue as new.
+func (inc *incident) quiet(ctx workflow.Context) bool {
+	return workflow.AllHandlersFinished(ctx) && inc.slackPending == 0 && inc.undoing == 0
 }
 
 // incident is the state of one workflow run.
@@ -154,6 +161,12 @@ type incident struct {
 	slackThreadRoute string
 	// done lists the completed steps in completion order, for undo.
 	done []*playbooks.Step
+	// undone marks the steps whose undo has run or is running; undoAt
+	// holds when each undo with an `after` is due; undoing counts the
+	// timed undos running now, which the run waits for before it ends.
+	undone  map[string]bool
+	undoAt  map[string]time.Time
+	undoing int
 	// decisions receives the outcome of each approval, by step id.
 	decisions map[string]*ApprovalStatus
 }
@@ -187,6 +200,8 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 		seen:      map[string]bool{alertKey(&input.Alert): true},
 		alerts:    workflow.GetSignalChannel(ctx, AlertSignal),
 		decisions: map[string]*ApprovalStatus{},
+		undone:    map[string]bool{},
+		undoAt:    map[string]time.Time{},
 	}
 	inc.vars = playbooks.NewVars(&inc.input.Alert)
 	inc.vars.SetPlaybook(playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash})
@@ -398,6 +413,9 @@ func (inc *incident) finish(ctx workflow.Context, s *playbooks.Step, st *StepSta
 	st.State, st.Output = StepDone, output
 	inc.vars.SetStep(s.ID, playbooks.StepState{OK: true, Output: output})
 	inc.done = append(inc.done, s)
+	if s.Undo != nil && s.Undo.After > 0 {
+		inc.scheduleUndo(ctx, s, workflow.Now(ctx).Add(s.Undo.After.Std()))
+	}
 	logger.Info("step done", "step", s.ID, "action", s.Action)
 	return nil
 }

@@ -60,12 +60,14 @@ func extractionAlert(severity int64) alerts.Alert {
 // httpCalls records the http action's calls; fail makes calls to URLs
 // containing a key fail with a non-retryable error.
 type httpCalls struct {
-	urls []string
-	fail map[string]bool
+	urls    []string
+	dryRuns []bool
+	fail    map[string]bool
 }
 
 func (h *httpCalls) run(_ context.Context, p activities.HTTPParams) (activities.HTTPResult, error) {
 	h.urls = append(h.urls, p.URL)
+	h.dryRuns = append(h.dryRuns, p.DryRun.DryRun)
 	for key := range h.fail {
 		if strings.Contains(p.URL, key) {
 			return activities.HTTPResult{}, temporal.NewApplicationError("gateway answered 503", "HTTPStatus")
@@ -416,5 +418,77 @@ func TestLongIncidentContinuesAsNew(t *testing.T) {
 	if len(resumed.http.urls) != 1 || status.AlertCount != 2 || status.Redeliveries != 1 || stepStates(status)["undo_throttle"] != "done" {
 		t.Errorf("resumed run: http %v, count %d, redeliveries %d, undo %q; want only the undo call, 2, 1, done",
 			resumed.http.urls, status.AlertCount, status.Redeliveries, stepStates(status)["undo_throttle"])
+	}
+}
+
+// TestUndoAfter checks that an undo with `after` lifts the containment on
+// its own when due, once, and that resolving later does not undo it again;
+// carried across continue-as-new, the pending undo still comes due.
+func TestUndoAfter(t *testing.T) {
+	pb := loadPlaybook(t, "testdata/containment.yaml")
+	pb.Step("throttle").Undo.After = playbooks.Duration(time.Hour)
+	undoURL := "http://gateway.test/keys/key-7f3a/limit"
+
+	t.Run("due before resolution", func(t *testing.T) {
+		h := newHarness(t, pb, extractionAlert(3))
+		start := h.env.Now()
+		h.at(3*time.Hour, func() { h.resolve(t, "alice") })
+		status := h.run(t)
+		undo := step(status, "undo_throttle")
+		if undo == nil || undo.State != workflows.StepDone || undo.Started.Sub(start) < time.Hour || undo.Started.Sub(start) > 2*time.Hour {
+			t.Fatalf("undo_throttle = %+v, want done an hour after the start", undo)
+		}
+		if calls := slices.DeleteFunc(slices.Clone(h.http.urls), func(u string) bool { return u != undoURL }); len(calls) != 2 {
+			t.Errorf("gateway calls %v, want the throttle and one undo", h.http.urls)
+		}
+		if n := len(status.Undo); n != 1 {
+			t.Errorf("%d undo entries, want 1: resolution must not undo again", n)
+		}
+	})
+
+	t.Run("resolved first", func(t *testing.T) {
+		h := newHarness(t, pb, extractionAlert(3))
+		h.at(10*time.Minute, func() { h.resolve(t, "alice") })
+		status := h.run(t)
+		if got := stepStates(status)["undo_throttle"]; got != "done" || len(status.Undo) != 1 {
+			t.Errorf("undo_throttle = %q with %d undo entries, want done once at resolution", got, len(status.Undo))
+		}
+	})
+
+	t.Run("carried across continue-as-new", func(t *testing.T) {
+		h := newHarness(t, pb, extractionAlert(3))
+		h.at(10*time.Minute, func() { h.env.SetCurrentHistoryLength(workflows.DefaultMaxHistoryEvents) })
+		h.env.ExecuteWorkflow(workflows.WorkflowName, h.in)
+		var can *workflow.ContinueAsNewError
+		if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+			t.Fatalf("workflow ended with %v, want continue-as-new", err)
+		}
+		var next workflows.Input
+		if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := next.Resumed.UndoAt["throttle"]; !ok {
+			t.Fatalf("carried %+v, want the pending undo of throttle", next.Resumed)
+		}
+		resumed := newHarness(t, pb, next.Alert)
+		resumed.in = next
+		resumed.at(3*time.Hour, func() { resumed.resolve(t, "alice") })
+		status := resumed.run(t)
+		if !slices.Equal(resumed.http.urls, []string{undoURL}) || len(status.Undo) != 1 {
+			t.Errorf("resumed run called %v with %d undo entries, want the one undo", resumed.http.urls, len(status.Undo))
+		}
+	})
+}
+
+// TestDryRunTellsEveryAction checks that a dry-run incident passes the
+// dry-run flag to each action, undo included.
+func TestDryRunTellsEveryAction(t *testing.T) {
+	pb := loadPlaybook(t, "testdata/containment.yaml")
+	h := newHarness(t, pb, extractionAlert(3))
+	h.in.DryRun = true
+	h.at(time.Minute, func() { h.resolve(t, "alice") })
+	h.run(t)
+	if len(h.http.urls) != 2 || len(h.http.dryRuns) != 2 || slices.Contains(h.http.dryRuns, false) {
+		t.Errorf("http calls %v with dry-run flags %v, want throttle and its undo, both dry", h.http.urls, h.http.dryRuns)
 	}
 }

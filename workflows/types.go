@@ -53,6 +53,10 @@ type Resumed struct {
 	Done          []string  `json:"done"`
 	Seen          []string  `json:"seen"`
 	AutoResolveAt time.Time `json:"auto_resolve_at,omitzero"`
+	// Undone lists the steps already undone; UndoAt when each pending
+	// undo.after is due.
+	Undone []string             `json:"undone,omitempty"`
+	UndoAt map[string]time.Time `json:"undo_at,omitempty"`
 }
 
 // Decision is an approver's answer to a step waiting for approval.
