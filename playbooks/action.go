@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"fmt"
+	"github.com/aisoar/aisoar/internal/diag"
 	"slices"
 	"time"
 
@@ -64,7 +65,7 @@ func (p *ParamSpec) checkLiteral(v any) string {
 		s, isString := v.(string)
 		ok = isString
 		if ok && len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
-			return fmt.Sprintf("must be one of %v, not %q%s", p.Enum, s, didYouMean(s, p.Enum))
+			return fmt.Sprintf("must be one of %v, not %q%s", p.Enum, s, diag.DidYouMean(s, p.Enum))
 		}
 	case TypeInt:
 		_, ok = v.(int)

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"fmt"
+	"github.com/aisoar/aisoar/internal/diag"
 	"reflect"
 	"regexp"
 	"slices"
@@ -168,7 +169,7 @@ func (l *linter) approval(path string, a *Approval, sc scope) {
 	if roles := l.c.opts.Roles; roles != nil {
 		for _, r := range []struct{ key, role string }{{"role", a.Role}, {"escalate_to", a.EscalateTo}} {
 			if r.role != "" && !slices.Contains(roles, r.role) {
-				l.errorf(path+"."+r.key, "unknown approver role %q%s; roles come from the config file", r.role, didYouMean(r.role, roles))
+				l.errorf(path+"."+r.key, "unknown approver role %q%s; roles come from the config file", r.role, diag.DidYouMean(r.role, roles))
 			}
 		}
 	}
@@ -190,7 +191,7 @@ func (l *linter) action(path, name string, with map[string]any, sc scope) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		l.errorf(path+".action", "unknown action %q%s", name, didYouMean(name, names))
+		l.errorf(path+".action", "unknown action %q%s", name, diag.DidYouMean(name, names))
 		return
 	}
 	l.params(path+".with", &spec, with)
@@ -205,7 +206,7 @@ func (l *linter) params(path string, spec *ActionSpec, with map[string]any) {
 	for _, k := range sortedKeys(with) {
 		p := spec.Param(k)
 		if p == nil {
-			l.errorf(path+"."+k+"#key", "action %q has no parameter %q%s", spec.Name, k, didYouMean(k, names))
+			l.errorf(path+"."+k+"#key", "action %q has no parameter %q%s", spec.Name, k, diag.DidYouMean(k, names))
 			continue
 		}
 		v := with[k]
@@ -302,10 +303,10 @@ var undefinedField = regexp.MustCompile(`undefined field '([^']+)'`)
 // explain adds a "did you mean" to CEL's messages about unknown names.
 func (l *linter) explain(msg string) string {
 	if m := undeclaredReference.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("unknown variable %q%s", m[1], didYouMean(m[1], variables))
+		return fmt.Sprintf("unknown variable %q%s", m[1], diag.DidYouMean(m[1], variables))
 	}
 	if m := undefinedField.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("unknown field %q%s", m[1], didYouMean(m[1], celFieldNames()))
+		return fmt.Sprintf("unknown field %q%s", m[1], diag.DidYouMean(m[1], celFieldNames()))
 	}
 	return msg
 }
@@ -367,7 +368,7 @@ func (l *linter) references(path string, offset int, e *Expr, sc scope) {
 			if op.Kind() == celast.SelectKind && isIdent(op.AsSelect().Operand(), "steps") && !slices.Contains(stepFields, sel.FieldName()) {
 				p := locate(x.ID())
 				p.Message = fmt.Sprintf("steps.%s has no field %q%s; it has %s (in %q)", op.AsSelect().FieldName(), sel.FieldName(),
-					didYouMean(sel.FieldName(), stepFields), strings.Join(stepFields, ", "), e.Source)
+					diag.DidYouMean(sel.FieldName(), stepFields), strings.Join(stepFields, ", "), e.Source)
 				l.errorAt(path, offset, p)
 			}
 		case celast.CallKind:
@@ -398,7 +399,7 @@ func (l *linter) stepReference(path string, offset int, at exprProblem, id, src 
 			ids = append(ids, k)
 		}
 		slices.Sort(ids)
-		at.Message = fmt.Sprintf("no step %q in this playbook%s (in %q)", id, didYouMean(id, ids), src)
+		at.Message = fmt.Sprintf("no step %q in this playbook%s (in %q)", id, diag.DidYouMean(id, ids), src)
 	case ref.rank >= sc.rank:
 		at.Message = fmt.Sprintf("step %q does not run before this point, so steps.%s is not known yet (in %q)", id, id, src)
 	default:

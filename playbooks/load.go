@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/aisoar/aisoar/internal/diag"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func (d *decoder) mapping(path string, n *yaml.Node, fs fields, required ...stri
 		seen[key.Value] = true
 		decode, ok := fs[key.Value]
 		if !ok {
-			d.errorf(key, "unknown key %q in %s%s", key.Value, describe(path), didYouMean(key.Value, known))
+			d.errorf(key, "unknown key %q in %s%s", key.Value, describe(path), diag.DidYouMean(key.Value, known))
 			continue
 		}
 		p := join(path, key.Value)
@@ -301,7 +302,7 @@ func (d *decoder) approval(path string, n *yaml.Node) *Approval {
 		}
 	default:
 		d.errorf(d.nodes[path+".on_timeout"], "%s.on_timeout must be deny, approve or escalate, not %q%s",
-			path, a.OnTimeout, didYouMean(a.OnTimeout, []string{OnTimeoutDeny, OnTimeoutApprove, OnTimeoutEscalate}))
+			path, a.OnTimeout, diag.DidYouMean(a.OnTimeout, []string{OnTimeoutDeny, OnTimeoutApprove, OnTimeoutEscalate}))
 	}
 	if a.EscalateTo != "" && a.OnTimeout != OnTimeoutEscalate {
 		d.errorf(d.nodes[path+".escalate_to"], "%s.escalate_to is used only with on_timeout: escalate", path)

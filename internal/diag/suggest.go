@@ -1,9 +1,9 @@
-package playbooks
+package diag
 
-// suggest returns the candidate closest to word, or "" when none is close
+// Suggest returns the candidate closest to word, or "" when none is close
 // enough to be the likely intent: one edit away for short words, two for
 // longer ones.
-func suggest(word string, candidates []string) string {
+func Suggest(word string, candidates []string) string {
 	limit := 1
 	if len(word) > 5 {
 		limit = 2
@@ -17,9 +17,9 @@ func suggest(word string, candidates []string) string {
 	return best
 }
 
-// didYouMean formats a suggestion as a message suffix.
-func didYouMean(word string, candidates []string) string {
-	if s := suggest(word, candidates); s != "" {
+// DidYouMean formats a suggestion as a message suffix.
+func DidYouMean(word string, candidates []string) string {
+	if s := Suggest(word, candidates); s != "" {
 		return " (did you mean \"" + s + "\"?)"
 	}
 	return ""

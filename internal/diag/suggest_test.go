@@ -1,4 +1,4 @@
-package playbooks
+package diag
 
 import "testing"
 
@@ -14,8 +14,8 @@ func TestSuggest(t *testing.T) {
 		{"title", ""},
 	}
 	for _, tt := range tests {
-		if got := suggest(tt.word, candidates); got != tt.want {
-			t.Errorf("suggest(%q) = %q, want %q", tt.word, got, tt.want)
+		if got := Suggest(tt.word, candidates); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.word, got, tt.want)
 		}
 	}
 }
