@@ -47,6 +47,9 @@ type Config struct {
 	// built-in library (which BuiltinLibrary can switch off).
 	Playbooks      []string `yaml:"playbooks"`
 	BuiltinLibrary *bool    `yaml:"builtin_library"`
+	// Assets is the asset inventory file: the AI systems alerts are
+	// matched to, their owners, lineage and provenance. Optional.
+	Assets string `yaml:"assets"`
 	// MaxBodyBytes bounds a webhook body; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Roles maps an approver role to the identities in it.

@@ -33,6 +33,7 @@ func TestLoadFull(t *testing.T) {
 		},
 		Playbooks:      []string{"/etc/aisoar/playbooks", "./local-playbooks"},
 		BuiltinLibrary: &builtin,
+		Assets:         "/etc/aisoar/assets.yaml",
 		MaxBodyBytes:   262144,
 		Roles: map[string][]string{
 			"ai-oncall":     {"alice@example.com", "bob@example.com"},

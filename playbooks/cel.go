@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/assets"
 )
 
 // CostLimit bounds the work one expression evaluation may do (in CEL cost
@@ -102,6 +104,7 @@ var stepFields = []string{"ok", "skipped", "output", "error"}
 // fields up.
 type Vars struct {
 	alert    ref.Val
+	asset    ref.Val
 	steps    map[ref.Val]ref.Val
 	stepsVal ref.Val
 	playbook ref.Val
@@ -116,6 +119,7 @@ func NewVars(a *alerts.Alert) *Vars {
 	v.stepsVal = types.NewRefValMap(types.DefaultTypeAdapter, v.steps)
 	v.now = types.Timestamp{}
 	v.SetAlert(a)
+	v.SetAsset(assets.Match{})
 	v.SetPlaybook(PlaybookInfo{})
 	v.SetIncident(IncidentInfo{})
 	v.SetFailure(Failure{})
@@ -141,6 +145,31 @@ func (v *Vars) SetAlert(a *alerts.Alert) {
 			"tenant": a.Asset.Tenant, "key_id": a.Asset.KeyID,
 		},
 	})
+}
+
+// SetAsset sets asset: the inventory entries the alert names.
+func (v *Vars) SetAsset(m assets.Match) { v.asset = celValue(structValue(reflect.ValueOf(m))) }
+
+// structValue turns a struct into the map CEL reads, by json names, with
+// every field present and nil lists empty, as the checked type promises.
+func structValue(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Struct:
+		m := make(map[string]any, v.NumField())
+		for i := range v.NumField() {
+			if name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+				m[name] = structValue(v.Field(i))
+			}
+		}
+		return m
+	case reflect.Slice:
+		l := make([]any, v.Len())
+		for i := range l {
+			l[i] = structValue(v.Index(i))
+		}
+		return l
+	}
+	return v.Interface()
 }
 
 // SetStep records what later expressions see as steps.<id>.
@@ -172,6 +201,8 @@ func (v *Vars) ResolveName(name string) (any, bool) {
 	switch name {
 	case "alert":
 		return v.alert, true
+	case "asset":
+		return v.asset, true
 	case "steps":
 		return v.stepsVal, true
 	case "playbook":
@@ -222,7 +253,7 @@ func celValue(v any) ref.Val {
 func (v *Vars) Parent() interpreter.Activation { return nil }
 
 // variables are the names every expression may use.
-var variables = []string{"alert", "steps", "playbook", "incident", "now", "failure"}
+var variables = []string{"alert", "asset", "steps", "playbook", "incident", "now", "failure"}
 
 // newEnvs returns the two CEL environments: check declares every variable
 // with its Go type, so the linter catches unknown fields and wrong types;
@@ -235,11 +266,13 @@ func newEnvs() (check, run *cel.Env, err error) {
 		ext.NativeTypes(
 			ext.ParseStructTag("json"),
 			reflect.TypeFor[alerts.Alert](),
+			reflect.TypeFor[assets.Match](),
 			reflect.TypeFor[PlaybookInfo](),
 			reflect.TypeFor[IncidentInfo](),
 			reflect.TypeFor[Failure](),
 		),
 		cel.Variable("alert", cel.ObjectType("alerts.Alert")),
+		cel.Variable("asset", cel.ObjectType("assets.Match")),
 		cel.Variable("steps", cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable("playbook", cel.ObjectType("playbooks.PlaybookInfo")),
 		cel.Variable("incident", cel.ObjectType("playbooks.IncidentInfo")),

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/assets"
 )
 
 // builtin holds the playbooks shipped with aisoar.
@@ -131,12 +132,13 @@ func (l *Library) Get(id string) *Compiled {
 // Match returns the playbooks whose trigger selects the alert. A trigger
 // that fails to evaluate (say, a label the alert lacks) does not match; its
 // error is returned beside the matches so the caller can log it.
-func (l *Library) Match(a *alerts.Alert) ([]*Compiled, error) {
+func (l *Library) Match(a *alerts.Alert, asset assets.Match) ([]*Compiled, error) {
 	var (
 		matched []*Compiled
 		errs    []error
 	)
 	vars := NewVars(a)
+	vars.SetAsset(asset)
 	for _, pb := range l.playbooks {
 		ok, err := pb.Matches(a, vars)
 		if err != nil {

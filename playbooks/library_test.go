@@ -5,6 +5,7 @@ import (
 
 	"github.com/aisoar/aisoar/activities"
 	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/playbooks"
 )
 
@@ -33,7 +34,7 @@ func TestBuiltinLibraryLoadsAndMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			matched, err := lib.Match(&tt.alert)
+			matched, err := lib.Match(&tt.alert, assets.Match{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aisoar/aisoar/config"
@@ -56,20 +57,33 @@ func TestIngest(t *testing.T) {
 		}
 	})
 
-	t.Run("dry run starts nothing", func(t *testing.T) {
+	t.Run("preview starts nothing", func(t *testing.T) {
 		body, _ := json.Marshal(map[string]any{"id": "dry-1", "rule": "dry", "category": "model_extraction", "asset": map[string]any{"model": "dry-model"}})
-		resp, out := e.post(t, "siem?dry_run=true", body, true)
-		if resp.StatusCode != http.StatusOK || out["dry_run"] != true {
-			t.Fatalf("%d %v, want 200 dry run", resp.StatusCode, out)
+		resp, out := e.post(t, "siem?preview=true", body, true)
+		if resp.StatusCode != http.StatusOK || out["preview"] != true {
+			t.Fatalf("%d %v, want 200 preview", resp.StatusCode, out)
 		}
 		receipt := out["alerts"].([]any)[0].(map[string]any)
 		if receipt["alert"].(map[string]any)["asset"].(map[string]any)["model"] != "dry-model" || len(receipt["incidents"].([]any)) != 1 {
-			t.Fatalf("dry run answer %v, want the normalized alert and the playbook that would run", receipt)
+			t.Fatalf("preview answer %v, want the normalized alert and the playbook that would run", receipt)
 		}
 		id := receipt["incidents"].([]any)[0].(map[string]any)["id"].(string)
 		if _, err := e.stack.Client.DescribeWorkflowExecution(context.Background(), id, ""); err == nil {
-			t.Errorf("dry run started incident %s", id)
+			t.Errorf("preview started incident %s", id)
 		}
+	})
+
+	t.Run("dry run opens a dry-run incident apart from the live one", func(t *testing.T) {
+		body, _ := json.Marshal(map[string]any{"id": "dry-2", "rule": "dry", "category": "model_extraction", "asset": map[string]any{"model": "dry-model"}})
+		resp, out := e.post(t, "siem?dry_run=true", body, true)
+		if resp.StatusCode != http.StatusAccepted || out["dry_run"] != true {
+			t.Fatalf("%d %v, want 202 dry run", resp.StatusCode, out)
+		}
+		id := out["alerts"].([]any)[0].(map[string]any)["incidents"].([]any)[0].(map[string]any)["id"].(string)
+		if !strings.Contains(id, "/dry-run-") {
+			t.Fatalf("incident %s, want a dry-run id", id)
+		}
+		e.waitFor(t, id, func(st workflows.Status) bool { return st.DryRun && st.State != workflows.StateRunning })
 	})
 
 	t.Run("rate limit answers 429", func(t *testing.T) {

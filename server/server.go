@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/config"
 	"github.com/aisoar/aisoar/playbooks"
 	"github.com/aisoar/aisoar/webhooks"
@@ -31,8 +32,10 @@ const temporalTimeout = 10 * time.Second
 
 // Options are what the server needs.
 type Options struct {
-	Config   *config.Config
-	Library  *playbooks.Library
+	Config  *config.Config
+	Library *playbooks.Library
+	// Assets, when set, is the inventory alerts are matched against.
+	Assets   *assets.Inventory
 	Temporal client.Client
 	Logger   *slog.Logger
 	// Now is the clock, for tests; default time.Now.
@@ -43,6 +46,7 @@ type Options struct {
 type Server struct {
 	cfg      *config.Config
 	library  *playbooks.Library
+	assets   *assets.Inventory
 	temporal client.Client
 	sources  map[string]*source
 	seen     *webhooks.Seen
@@ -72,6 +76,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		cfg:      opts.Config,
 		library:  opts.Library,
+		assets:   opts.Assets,
 		temporal: opts.Temporal,
 		sources:  sources,
 		tokens:   toks,

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aisoar/aisoar/alerts"
-	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/webhooks"
 	"github.com/aisoar/aisoar/workflows"
 )
@@ -34,9 +34,26 @@ type alertReceipt struct {
 	Fingerprint string            `json:"fingerprint"`
 	Status      string            `json:"status"`
 	Incidents   []startedIncident `json:"incidents"`
-	// Alert is the normalized alert, shown in dry runs.
+	// Alert is the normalized alert, and Asset what the inventory knows of
+	// it, shown in previews.
 	Alert *alerts.Alert `json:"alert,omitempty"`
+	Asset *assets.Match `json:"asset,omitempty"`
 }
+
+// delivery is how a webhook's alerts are handled.
+type delivery int
+
+const (
+	// deliverLive opens and updates incidents whose actions act.
+	deliverLive delivery = iota
+	// deliverDryRun opens dry-run incidents: the playbooks run, approvals
+	// are asked, and every action records the requests it would make
+	// instead of making them. Their ids keep them apart from live ones.
+	deliverDryRun
+	// deliverPreview decodes and matches, and answers with what would
+	// happen; nothing starts.
+	deliverPreview
+)
 
 // receiveAlert verifies, decodes and routes a webhook. It answers 202 only
 // after Temporal has accepted every incident start or signal, so a sender
@@ -91,7 +108,13 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	dryRun := src.dryRun || r.URL.Query().Get("dry_run") == "true"
+	mode := deliverLive
+	switch {
+	case r.URL.Query().Get("preview") == "true":
+		mode = deliverPreview
+	case src.dryRun || r.URL.Query().Get("dry_run") == "true":
+		mode = deliverDryRun
+	}
 	received := s.now().UTC()
 	receipts := make([]alertReceipt, 0, len(decoded))
 	accepted := false
@@ -101,7 +124,7 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		if a.Time.IsZero() {
 			a.Time = received
 		}
-		receipt, err := s.route(r.Context(), a, dryRun)
+		receipt, err := s.route(r.Context(), a, mode)
 		if err != nil {
 			s.writeTemporalError(w, fmt.Sprintf("delivering alert %q", a.ID), err)
 			return
@@ -110,8 +133,8 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		receipts = append(receipts, receipt)
 	}
 	src.lastSeen.Store(received.UnixNano())
-	if dryRun {
-		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "alerts": receipts})
+	if mode == deliverPreview {
+		writeJSON(w, http.StatusOK, map[string]any{"preview": true, "alerts": receipts})
 		return
 	}
 	if messageID != "" {
@@ -121,7 +144,7 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 	if !accepted {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, map[string]any{"alerts": receipts})
+	writeJSON(w, status, map[string]any{"dry_run": mode == deliverDryRun, "alerts": receipts})
 }
 
 // decode decodes a body and applies the source's CEL mapping.
@@ -140,21 +163,23 @@ func (s *Server) decode(src *source, body []byte) ([]alerts.Alert, error) {
 
 // route delivers an alert to every playbook whose trigger matches it: a
 // new incident, or the open one with the same id. A resolved alert only
-// reaches an open incident; it never opens one. A dry run starts nothing
+// reaches an open incident; it never opens one. A preview starts nothing
 // and reports where the alert would go.
-func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alertReceipt, error) {
+func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (alertReceipt, error) {
 	receipt := alertReceipt{AlertID: a.ID, Fingerprint: a.Fingerprint(), Status: a.Status, Incidents: []startedIncident{}}
-	if a.Status == string(alerts.StatusResolved) && !dryRun {
-		return s.deliverResolved(ctx, a, receipt)
+	key := incidentKey(receipt.Fingerprint, mode)
+	if a.Status == string(alerts.StatusResolved) && mode != deliverPreview {
+		return s.deliverResolved(ctx, a, key, receipt)
 	}
-	matched, matchErr := s.library.Match(a)
+	asset := s.assets.Match(&a.Asset)
+	matched, matchErr := s.library.Match(a, asset)
 	if matchErr != nil {
 		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", matchErr)
 	}
-	if dryRun {
-		receipt.Alert = a
+	if mode == deliverPreview {
+		receipt.Alert, receipt.Asset = a, &asset
 		for _, pb := range matched {
-			receipt.Incidents = append(receipt.Incidents, startedIncident{ID: IncidentID(pb.Playbook.ID, receipt.Fingerprint), Playbook: pb.Playbook.ID})
+			receipt.Incidents = append(receipt.Incidents, startedIncident{ID: IncidentID(pb.Playbook.ID, key), Playbook: pb.Playbook.ID})
 		}
 		return receipt, nil
 	}
@@ -164,7 +189,8 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alert
 	}
 	roles := s.roleMembers(ctx)
 	for _, pb := range matched {
-		run, err := s.start(ctx, pb, a, receipt.Fingerprint, roles)
+		input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Asset: asset, Roles: roles, DryRun: mode == deliverDryRun}
+		run, err := s.start(ctx, input, key)
 		if err != nil {
 			return receipt, err
 		}
@@ -177,12 +203,12 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, dryRun bool) (alert
 // deliverResolved brings a resolved notice to every open incident with its
 // fingerprint, whatever the trigger says of it now (a recovery often has no
 // severity); it never opens an incident.
-func (s *Server) deliverResolved(ctx context.Context, a *alerts.Alert, receipt alertReceipt) (alertReceipt, error) {
+func (s *Server) deliverResolved(ctx context.Context, a *alerts.Alert, key string, receipt alertReceipt) (alertReceipt, error) {
 	for _, pb := range s.library.Playbooks() {
 		if !pb.AcceptsSource(a.Source) {
 			continue
 		}
-		id := IncidentID(pb.Playbook.ID, receipt.Fingerprint)
+		id := IncidentID(pb.Playbook.ID, key)
 		delivered, err := s.signalOpen(ctx, id, a)
 		if err != nil {
 			return receipt, err
@@ -211,14 +237,13 @@ func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bo
 }
 
 // start signals the incident's workflow, starting it if it is not running.
-func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Alert, fingerprint string, roles map[string][]string) (client.WorkflowRun, error) {
+func (s *Server) start(ctx context.Context, input workflows.Input, key string) (client.WorkflowRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Roles: roles}
 	if s.cfg.Slack != nil && len(s.cfg.Slack.Channels) > 0 {
 		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels, Groups: s.cfg.Slack.Groups}
 	}
-	return s.temporal.SignalWithStartWorkflow(ctx, IncidentID(pb.Playbook.ID, fingerprint), workflows.AlertSignal, a,
+	return s.temporal.SignalWithStartWorkflow(ctx, IncidentID(input.Playbook.ID, key), workflows.AlertSignal, &input.Alert,
 		client.StartWorkflowOptions{
 			TaskQueue:             s.cfg.Temporal.TaskQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -227,5 +252,17 @@ func (s *Server) start(ctx context.Context, pb *playbooks.Compiled, a *alerts.Al
 }
 
 // IncidentID is the workflow id of the incident a playbook opens for alerts
-// with this fingerprint.
-func IncidentID(playbook, fingerprint string) string { return playbook + "/" + fingerprint }
+// with this key (the fingerprint, marked for dry runs).
+func IncidentID(playbook, key string) string { return playbook + "/" + key }
+
+// dryRunPrefix marks the incident key of a dry run, so a rehearsal never
+// folds into, or resolves, a live incident.
+const dryRunPrefix = "dry-run-"
+
+// incidentKey is the part of an incident id that identifies its alerts.
+func incidentKey(fingerprint string, mode delivery) string {
+	if mode == deliverDryRun {
+		return dryRunPrefix + fingerprint
+	}
+	return fingerprint
+}

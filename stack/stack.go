@@ -76,6 +76,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading playbooks:\n%w", err)
 	}
+	inventory, err := LoadAssets(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("loading the asset inventory:\n%w", err)
+	}
 	clientOpts, err := ClientOptions(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -114,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	if opts.Roles.Server {
-		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Temporal: c, Logger: logger})
+		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Assets: inventory, Temporal: c, Logger: logger})
 		if err != nil {
 			s.Stop()
 			return nil, err

@@ -195,6 +195,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 			FirstSeen:    first,
 			LastSeen:     first,
 			SourceStatus: input.Alert.Status,
+			DryRun:       input.DryRun,
 		},
 		steps:     map[string]*StepStatus{},
 		seen:      map[string]bool{alertKey(&input.Alert): true},
@@ -204,6 +205,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 		undoAt:    map[string]time.Time{},
 	}
 	inc.vars = playbooks.NewVars(&inc.input.Alert)
+	inc.vars.SetAsset(input.Asset)
 	inc.vars.SetPlaybook(playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash})
 	var add func(group string, steps []playbooks.Step) []*StepStatus
 	add = func(group string, steps []playbooks.Step) []*StepStatus {

@@ -16,6 +16,7 @@ var (
 	SearchTechniques = temporal.NewSearchAttributeKeyKeywordList("AisoarTechniques")
 	SearchAsset      = temporal.NewSearchAttributeKeyKeyword("AisoarAsset")
 	SearchStatus     = temporal.NewSearchAttributeKeyKeyword("AisoarStatus")
+	SearchDryRun     = temporal.NewSearchAttributeKeyBool("AisoarDryRun")
 )
 
 // SearchAttributes returns the custom search attributes to register on the
@@ -28,6 +29,7 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 		SearchTechniques.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 		SearchAsset.GetName():      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		SearchStatus.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		SearchDryRun.GetName():     enumspb.INDEXED_VALUE_TYPE_BOOL,
 	}
 }
 
@@ -40,6 +42,9 @@ func StartSearchAttributes(in *Input) temporal.SearchAttributes {
 		SearchSource.ValueSet(a.Source),
 		SearchSeverity.ValueSet(a.Severity),
 		SearchStatus.ValueSet(StateRunning),
+	}
+	if in.DryRun {
+		updates = append(updates, SearchDryRun.ValueSet(true))
 	}
 	if len(a.Techniques) > 0 {
 		updates = append(updates, SearchTechniques.ValueSet(a.Techniques))

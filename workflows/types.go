@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/playbooks"
 )
 
@@ -30,6 +31,8 @@ const (
 type Input struct {
 	Playbook playbooks.Playbook `json:"playbook"`
 	Alert    alerts.Alert       `json:"alert"`
+	// Asset is what the asset inventory knows of the systems the alert names.
+	Asset assets.Match `json:"asset"`
 	// Roles maps each approver role to its members, as configured when the
 	// incident opened.
 	Roles map[string][]string `json:"roles"`
@@ -118,12 +121,14 @@ const (
 
 // Status is the incident as the status query and the workflow result show it.
 type Status struct {
-	ID           string       `json:"id"`
-	Playbook     string       `json:"playbook"`
-	Version      int          `json:"version"`
-	PlaybookHash string       `json:"playbook_hash"`
-	State        string       `json:"state"`
-	Alert        alerts.Alert `json:"alert"`
+	ID           string `json:"id"`
+	Playbook     string `json:"playbook"`
+	Version      int    `json:"version"`
+	PlaybookHash string `json:"playbook_hash"`
+	State        string `json:"state"`
+	// DryRun marks a rehearsal: its actions recorded requests, made none.
+	DryRun bool         `json:"dry_run,omitempty"`
+	Alert  alerts.Alert `json:"alert"`
 	// AlertCount counts distinct alerts folded into the incident;
 	// Redeliveries counts the same alert sent again; Deliveries counts both.
 	AlertCount   int                `json:"alert_count"`

@@ -40,7 +40,7 @@ func newAlertCommand() *cobra.Command {
 		api                       apiFlags
 		example, file, configFile string
 		source, secretArg         string
-		dryRun                    bool
+		dryRun, preview           bool
 	)
 	send := &cobra.Command{
 		Use:   "send",
@@ -59,8 +59,12 @@ Webhooks, HMAC, bearer, basic or query token) and resolves its secret:
 
 Examples (--example or --format): ` + strings.Join(exampleNames(), ", ") + `. The generic
 model-extraction example gets a fresh id on each send, so sending it twice shows the
-second alert folded into the first incident. --dry-run shows the normalized alert
-and the playbooks that would run, and starts nothing.`,
+second alert folded into the first incident.
+
+--dry-run opens dry-run incidents: the playbooks run and ask for approvals, and
+every action records the exact request it would make instead of making it (see
+"aisoar incidents show"). --preview shows the normalized alert, what the asset
+inventory knows of it and the playbooks that would run, and starts nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			body, err := alertBody(example, file)
@@ -79,7 +83,14 @@ and the playbooks that would run, and starts nothing.`,
 			if err != nil {
 				return err
 			}
-			return sendAlert(cmd.OutOrStdout(), c, source, sign, body, dryRun)
+			query := ""
+			switch {
+			case preview:
+				query = "?preview=true"
+			case dryRun:
+				query = "?dry_run=true"
+			}
+			return sendAlert(cmd.OutOrStdout(), c, source+query, sign, body)
 		},
 	}
 	api.register(send)
@@ -90,7 +101,9 @@ and the playbooks that would run, and starts nothing.`,
 	f.StringVar(&source, "source", "", "alert source name (default: the aisoar dev source)")
 	f.StringVar(&configFile, "config", "", "config file that defines the source's verification and secret")
 	f.StringVar(&secretArg, "secret", "", "a Standard Webhooks secret, whsec_..., when not using --config or aisoar dev")
-	f.BoolVar(&dryRun, "dry-run", false, "show what would happen; start nothing")
+	f.BoolVar(&dryRun, "dry-run", false, "open dry-run incidents: actions record their requests instead of acting")
+	f.BoolVar(&preview, "preview", false, "show what would happen; start nothing")
+	send.MarkFlagsMutuallyExclusive("dry-run", "preview")
 	cmd.AddCommand(send)
 	return cmd
 }
@@ -214,11 +227,9 @@ func alertBody(example, file string) ([]byte, error) {
 	return json.Marshal(alert)
 }
 
-func sendAlert(out io.Writer, c *apiClient, source string, sign signer, body []byte, dryRun bool) error {
+// sendAlert posts body to the source's webhook; source may carry a query.
+func sendAlert(out io.Writer, c *apiClient, source string, sign signer, body []byte) error {
 	url := c.base + "/v1/alerts/" + source
-	if dryRun {
-		url += "?dry_run=true"
-	}
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err

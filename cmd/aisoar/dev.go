@@ -185,7 +185,8 @@ aisoar dev is running. Stop it with Ctrl-C.
 Try it, in another terminal:
 
   go run ./cmd/aisoar alert send --example model-extraction
-  go run ./cmd/aisoar alert send --format grafana --dry-run
+  go run ./cmd/aisoar alert send --format grafana --preview
+  go run ./cmd/aisoar alert send --example model-extraction --dry-run
   go run ./cmd/aisoar incidents list
   go run ./cmd/aisoar incidents show <incident>
   go run ./cmd/aisoar approve <incident> <step>

@@ -25,7 +25,8 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestPlaybookValidate(t *testing.T) {
+// TestValidate runs the linters people put in CI: playbooks and the asset inventory.
+func TestValidate(t *testing.T) {
 	tests := []struct {
 		name    string
 		args    []string
@@ -38,6 +39,13 @@ func TestPlaybookValidate(t *testing.T) {
 		{"missing path", []string{"playbook", "validate", "nope.yaml"}, "no such file", nil},
 		{"roles from config", []string{"playbook", "validate", "--config", "testdata/roles.yaml", "../../playbooks/library"}, "3 problem(s)",
 			[]string{`unknown approver role "soc"`}},
+		{"asset inventory is clean", []string{"assets", "validate", "../../assets/testdata/inventory.yaml"}, "",
+			[]string{"inventory.yaml OK: 2 model(s), 2 pipeline(s), 1 gateway(s), 1 key(s), 2 store(s), 4 team(s)"}},
+		{"asset inventory problems are listed with positions", []string{"assets", "validate", "../../assets/testdata/invalid/structure.yaml"}, "6 problem(s)",
+			[]string{`structure.yaml:6:5: unknown key "ownr" in models.fraud-scorer (did you mean "owner"?)`}},
+		{"asset inventory against the config", []string{"assets", "validate", "--config", "testdata/roles.yaml", "../../assets/testdata/inventory.yaml"}, "problem(s)",
+			[]string{`no target "mlflow" in the config's targets`}},
+		{"asset inventory named nowhere", []string{"assets", "validate"}, "name the inventory file", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
