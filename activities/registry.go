@@ -110,3 +110,10 @@ func IdempotencyKey(ctx context.Context) string {
 	info := activity.GetInfo(ctx)
 	return fmt.Sprintf("%s/%s/%s", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID)
 }
+
+// containmentActions are the actions that contain an incident: the first
+// one done marks the incident contained, for time-to-contain.
+var containmentActions = []string{"throttle", "quarantine", "rollback", "rotate_secret"}
+
+// IsContainment reports whether an action contains an incident.
+func IsContainment(action string) bool { return slices.Contains(containmentActions, action) }

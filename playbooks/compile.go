@@ -16,6 +16,10 @@ type CompilerOptions struct {
 	Catalog Catalog
 	// Roles, when set, are the approver roles approvals may name.
 	Roles []string
+	// ATLAS, when set, maps the MITRE ATLAS technique ids a playbook's
+	// atlas: may name to their names; atlas.Default().Names() is the catalog
+	// aisoar ships. Without it only the form of the ids is checked.
+	ATLAS map[string]string
 }
 
 // Compiler checks playbooks and compiles their expressions. It is safe for

@@ -6,12 +6,14 @@ import (
 	"github.com/aisoar/aisoar/activities"
 	"github.com/aisoar/aisoar/alerts"
 	"github.com/aisoar/aisoar/assets"
+	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/playbooks"
 )
 
 func newCompiler(t testing.TB) *playbooks.Compiler {
 	t.Helper()
-	c, err := playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog(), Roles: []string{"soc", "soc-lead"}})
+	c, err := playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog(), Roles: []string{"soc", "soc-lead"},
+		ATLAS: atlas.Default().Names()})
 	if err != nil {
 		t.Fatal(err)
 	}

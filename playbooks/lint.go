@@ -3,6 +3,7 @@ package playbooks
 import (
 	"fmt"
 	"github.com/aisoar/aisoar/internal/diag"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -70,7 +71,20 @@ func (l *linter) node(path string) *yaml.Node {
 }
 
 func (l *linter) errorf(path string, format string, args ...any) {
+	l.errorAtNode(l.node(path), format, args...)
+}
+
+// errorfItem reports a problem with the i-th entry of the list at path,
+// pointing at the entry when the list was read from YAML.
+func (l *linter) errorfItem(path string, i int, format string, args ...any) {
 	n := l.node(path)
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		n = n.Content[i]
+	}
+	l.errorAtNode(n, format, args...)
+}
+
+func (l *linter) errorAtNode(n *yaml.Node, format string, args ...any) {
 	l.diags = append(l.diags, Diagnostic{File: l.pb.File, Line: n.Line, Col: n.Column, Message: fmt.Sprintf(format, args...)})
 }
 
@@ -80,9 +94,7 @@ func (l *linter) run() {
 		l.errorf("id", "playbook id %q must be lowercase letters, digits, '.', '_' or '-' (it is part of every incident id)", pb.ID)
 	}
 	for i, id := range pb.ATLAS {
-		if !atlasIDPattern.MatchString(id) {
-			l.errorf(fmt.Sprintf("atlas[%d]", i), "%q is not a MITRE ATLAS id (like AML.T0024 or AML.T0024.001)", id)
-		}
+		l.atlasID(i, id)
 	}
 	if len(pb.Steps) == 0 {
 		l.errorf("steps", "a playbook needs at least one step")
@@ -99,6 +111,25 @@ func (l *linter) run() {
 			l.errorf(path+".approval", "on_failure steps cannot wait for approval: the playbook has already failed")
 		}
 		l.step(path, s, scope{rank: len(pb.Steps) + i, failure: true})
+	}
+}
+
+// atlasID checks the i-th id of the playbook's atlas: list: its form, and,
+// given the ATLAS catalog, that it is one of its techniques.
+func (l *linter) atlasID(i int, id string) {
+	catalog := l.c.opts.ATLAS
+	switch {
+	case !atlasIDPattern.MatchString(id):
+		l.errorfItem("atlas", i, "%q is not a MITRE ATLAS id (like AML.T0024 or AML.T0024.001)", id)
+	case catalog == nil:
+	case strings.HasPrefix(id, "AML.TA"):
+		l.errorfItem("atlas", i, "%q is a MITRE ATLAS tactic; list the techniques the playbook answers (aisoar atlas techniques shows them)", id)
+	case catalog[id] == "":
+		hint := ""
+		if s := diag.Suggest(id, slices.Sorted(maps.Keys(catalog))); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q, %s?)", s, catalog[s])
+		}
+		l.errorfItem("atlas", i, "unknown MITRE ATLAS technique %q%s; aisoar atlas techniques lists the catalog", id, hint)
 	}
 }
 

@@ -309,6 +309,31 @@ func TestEndToEnd(t *testing.T) {
 	if got := e.gateway.seen(); len(got) != 2 || got[1] != `/key/unblock {"key":"key-7f3a"}` {
 		t.Errorf("gateway saw %v, want the unblock last", got)
 	}
+
+	t.Run("metrics carry the run", func(t *testing.T) {
+		resp, err := http.Get(e.api.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		exposed := string(data)
+		for _, want := range []string{
+			`aisoar_alerts_received_total{outcome="accepted",source="siem"} 2`,
+			`aisoar_incidents_total{dry_run="false",playbook="e2e-block-key",severity="4",state="running"} 1`,
+			`aisoar_incidents_total{dry_run="false",playbook="e2e-block-key",severity="4",state="waiting-approval"} 1`,
+			`aisoar_incidents_total{dry_run="false",playbook="e2e-block-key",severity="4",state="contained"} 1`,
+			`aisoar_incidents_total{dry_run="false",playbook="e2e-block-key",severity="4",state="resolved"} 1`,
+			`aisoar_step_duration_seconds_count{action="http",dry_run="false",outcome="done",playbook="e2e-block-key",severity="4"} 2`,
+			`aisoar_step_duration_seconds_count{action="set",dry_run="false",outcome="done",playbook="e2e-block-key",severity="4"} 1`,
+			`aisoar_approval_wait_seconds_count{dry_run="false",outcome="approved",playbook="e2e-block-key",role="soc",severity="4"} 1`,
+			`aisoar_time_to_acknowledge_seconds_count{dry_run="false",playbook="e2e-block-key",severity="4"} 1`,
+		} {
+			if !strings.Contains(exposed, want+"\n") {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
 }
 
 func toJSON(v any) string {

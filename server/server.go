@@ -18,6 +18,7 @@ import (
 
 	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/playbooks"
 	"github.com/aisoar/aisoar/webhooks"
 )
@@ -35,7 +36,10 @@ type Options struct {
 	Config  *config.Config
 	Library *playbooks.Library
 	// Assets, when set, is the inventory alerts are matched against.
-	Assets   *assets.Inventory
+	Assets *assets.Inventory
+	// Metrics records what the server sees and serves /metrics; default a
+	// registry of its own.
+	Metrics  *metrics.Metrics
 	Temporal client.Client
 	Logger   *slog.Logger
 	// Now is the clock, for tests; default time.Now.
@@ -47,6 +51,7 @@ type Server struct {
 	cfg      *config.Config
 	library  *playbooks.Library
 	assets   *assets.Inventory
+	metrics  *metrics.Metrics
 	temporal client.Client
 	sources  map[string]*source
 	seen     *webhooks.Seen
@@ -77,6 +82,7 @@ func New(opts Options) (*Server, error) {
 		cfg:      opts.Config,
 		library:  opts.Library,
 		assets:   opts.Assets,
+		metrics:  opts.Metrics,
 		temporal: opts.Temporal,
 		sources:  sources,
 		tokens:   toks,
@@ -86,6 +92,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	if s.metrics == nil {
+		s.metrics = metrics.New()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -114,6 +123,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	if s.slack != nil && s.slack.verifier != nil {
 		s.mux.HandleFunc("POST /v1/slack/interactions", s.slackInteractions)
 		s.mux.HandleFunc("POST /v1/slack/commands", s.slackCommands)

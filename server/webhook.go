@@ -16,6 +16,7 @@ import (
 
 	"github.com/aisoar/aisoar/alerts"
 	"github.com/aisoar/aisoar/assets"
+	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/webhooks"
 	"github.com/aisoar/aisoar/workflows"
 )
@@ -66,12 +67,14 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if src.limiter != nil && !src.limiter.Allow() {
+		s.metrics.Alert(name, metrics.OutcomeRateLimited)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1/float64(src.limiter.Limit()))))))
 		writeProblem(w, problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("source %q is over its rate limit (rate_limit in the config)", name)})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
+		s.metrics.Alert(name, metrics.OutcomeInvalid)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeProblem(w, problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is over the %d byte limit (max_body_bytes)", tooLarge.Limit)})
@@ -85,9 +88,11 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, webhooks.ErrUnauthorized) {
 			// The verifier could not decide (an identity provider's keys
 			// could not be fetched): the sender should retry.
+			s.metrics.Alert(name, metrics.OutcomeUnavailable)
 			writeUnavailable(w, "cannot verify the request now: "+err.Error())
 			return
 		}
+		s.metrics.Alert(name, metrics.OutcomeRejected)
 		writeProblem(w, problem{Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
 	}
@@ -95,11 +100,13 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 	if messageID != "" && s.seen.Check(name, messageID) {
 		// A replay, or a retry of a request we already accepted: the
 		// alerts are with their incidents; do nothing twice.
+		s.metrics.Alert(name, metrics.OutcomeDuplicate)
 		writeJSON(w, http.StatusOK, map[string]any{"duplicate": true, "message_id": messageID})
 		return
 	}
 	decoded, err := s.decode(src, body)
 	if err != nil {
+		s.metrics.Alert(name, metrics.OutcomeInvalid)
 		p := problem{Status: http.StatusBadRequest, Detail: err.Error()}
 		var fe *alerts.FieldError
 		if errors.As(err, &fe) {
@@ -123,12 +130,16 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		a.Received = received
 		if a.Time.IsZero() {
 			a.Time = received
+		} else if mode != deliverPreview && a.Time.Before(received) {
+			s.metrics.Detected(name, a.Severity, received.Sub(a.Time))
 		}
 		receipt, err := s.route(r.Context(), a, mode)
 		if err != nil {
+			s.metrics.Alert(name, metrics.OutcomeUnavailable)
 			s.writeTemporalError(w, fmt.Sprintf("delivering alert %q", a.ID), err)
 			return
 		}
+		s.metrics.Alert(name, alertOutcome(mode, receipt))
 		accepted = accepted || len(receipt.Incidents) > 0
 		receipts = append(receipts, receipt)
 	}
@@ -145,6 +156,17 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, map[string]any{"dry_run": mode == deliverDryRun, "alerts": receipts})
+}
+
+// alertOutcome is what became of a routed alert, for the alerts counter.
+func alertOutcome(mode delivery, receipt alertReceipt) string {
+	switch {
+	case mode == deliverPreview:
+		return metrics.OutcomePreview
+	case len(receipt.Incidents) == 0:
+		return metrics.OutcomeUnmatched
+	}
+	return metrics.OutcomeAccepted
 }
 
 // decode decodes a body and applies the source's CEL mapping.

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/aisoar/aisoar/assets"
+	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
 )
 
@@ -14,10 +15,11 @@ func LoadAssets(cfg *config.Config) (*assets.Inventory, error) {
 	return assets.Load(cfg.Assets, AssetOptions(cfg))
 }
 
-// AssetOptions are the checks an inventory gets under this config: its
-// roles and targets when cfg is set.
+// AssetOptions are the checks an inventory gets under this config: the
+// ATLAS catalog always, the config's roles and targets when cfg is set.
 func AssetOptions(cfg *config.Config) assets.Options {
-	var opts assets.Options
+	catalog := atlas.Default()
+	opts := assets.Options{Technique: func(id string) bool { _, ok := catalog.Technique(id); return ok }}
 	if cfg == nil {
 		return opts
 	}

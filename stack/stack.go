@@ -18,7 +18,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/aisoar/aisoar/activities"
+	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/playbooks"
 	"github.com/aisoar/aisoar/server"
 	"github.com/aisoar/aisoar/worker"
@@ -45,13 +47,18 @@ type Stack struct {
 	Client  client.Client
 	// Handler is the HTTP API; nil without the server role.
 	Handler *server.Server
+	// Metrics are the process's Prometheus metrics; the server serves them
+	// at /metrics.
+	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
 }
 
 // NewCompiler returns the compiler that checks playbooks against the
-// registered actions and the configured approver roles.
+// registered actions, the configured approver roles and the MITRE ATLAS
+// catalog.
 func NewCompiler(cfg *config.Config) (*playbooks.Compiler, error) {
-	return playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog(), Roles: cfg.RoleNames()})
+	return playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog(), Roles: cfg.RoleNames(),
+		ATLAS: atlas.Default().Names()})
 }
 
 // LoadLibrary loads the playbooks the config names.
@@ -84,11 +91,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := metrics.New()
+	clientOpts.MetricsHandler = m.Temporal()
 	c, err := client.NewLazyClient(clientOpts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Address, err)
 	}
-	s := &Stack{Library: lib, Client: c}
+	s := &Stack{Library: lib, Client: c, Metrics: m}
 	if opts.Roles.Worker {
 		credentials, err := httpCredentials(cfg.Actions.HTTP.Credentials)
 		if err != nil {
@@ -118,7 +127,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}
 	if opts.Roles.Server {
-		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Assets: inventory, Temporal: c, Logger: logger})
+		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Assets: inventory, Metrics: m, Temporal: c, Logger: logger})
 		if err != nil {
 			s.Stop()
 			return nil, err

@@ -29,6 +29,7 @@ func (inc *incident) awaitApproval(ctx workflow.Context, s *playbooks.Step, st *
 	}
 	st.Approval, st.State = approval, StepWaiting
 	inc.decisions[s.ID] = approval
+	defer inc.recordApproval(ctx, approval, workflow.Now(ctx))
 	inc.setState(ctx, StateWaiting)
 	inc.mirrorToSlack(ctx, s, approval)
 	defer inc.setState(ctx, StateRunning)
@@ -114,6 +115,7 @@ func (inc *incident) decide(ctx workflow.Context, d Decision) (DecisionResult, e
 	a := inc.decisions[d.Step]
 	d.At = workflow.Now(ctx)
 	a.Decisions = append(a.Decisions, d)
+	inc.recordDecision(ctx, d.At)
 	needed := 1
 	if a.TwoPerson {
 		needed = 2

@@ -81,6 +81,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	if input.Resumed != nil {
 		inc.resume(ctx, input.Resumed)
 	} else {
+		inc.recordState(ctx, StateRunning)
 		if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
 			inc.fail(ctx, failed)
 		} else {
@@ -167,6 +168,8 @@ type incident struct {
 	undone  map[string]bool
 	undoAt  map[string]time.Time
 	undoing int
+	// reached marks the states the incident has been in, for metrics.
+	reached map[string]bool
 	// decisions receives the outcome of each approval, by step id.
 	decisions map[string]*ApprovalStatus
 }
@@ -203,6 +206,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 		decisions: map[string]*ApprovalStatus{},
 		undone:    map[string]bool{},
 		undoAt:    map[string]time.Time{},
+		reached:   map[string]bool{},
 	}
 	inc.vars = playbooks.NewVars(&inc.input.Alert)
 	inc.vars.SetAsset(input.Asset)
@@ -295,6 +299,7 @@ func (inc *incident) drainAlerts(ctx workflow.Context) {
 }
 
 func (inc *incident) setState(ctx workflow.Context, state string) {
+	inc.recordState(ctx, state)
 	inc.status.State = state
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchStatus.ValueSet(state)); err != nil {
 		workflow.GetLogger(ctx).Warn("could not record incident status", "error", err)
@@ -401,6 +406,9 @@ func (inc *incident) finish(ctx workflow.Context, s *playbooks.Step, st *StepSta
 	st.Ended = workflow.Now(ctx)
 	if st.Started.IsZero() {
 		st.Started = st.Ended
+	}
+	if s.Action != "" {
+		defer inc.recordStep(ctx, s, st)
 	}
 	logger := workflow.GetLogger(ctx)
 	if err != nil {

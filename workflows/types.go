@@ -142,6 +142,12 @@ type Status struct {
 	Undo         []*StepStatus      `json:"undo,omitempty"`
 	Failure      *playbooks.Failure `json:"failure,omitempty"`
 	Resolution   *Resolution        `json:"resolution,omitempty"`
+	// AcknowledgedAt is the first human decision on the incident;
+	// ContainedAt when its first containment action was done, by the step
+	// ContainedBy. Zero until then.
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+	ContainedAt    time.Time `json:"contained_at,omitzero"`
+	ContainedBy    string    `json:"contained_by,omitempty"`
 }
 
 // StepStatus is one step's progress.

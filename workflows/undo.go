@@ -17,6 +17,7 @@ func (inc *incident) undo(ctx workflow.Context, s *playbooks.Step) {
 	inc.status.Undo = append(inc.status.Undo, st)
 	output, err := inc.runAction(ctx, undo)
 	st.Ended = workflow.Now(ctx)
+	defer inc.recordStep(ctx, undo, st)
 	if err != nil {
 		st.State, st.Error = StepFailed, errorMessage(err)
 		workflow.GetLogger(ctx).Error("undo failed", "step", s.ID, "error", st.Error)

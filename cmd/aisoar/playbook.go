@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/aisoar/aisoar/activities"
+	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
 	"github.com/aisoar/aisoar/playbooks"
 )
@@ -21,31 +23,14 @@ func newPlaybookCommand() *cobra.Command {
 		Use:   "validate PATH...",
 		Short: "Lint playbooks: report every problem as file:line:col, exit 1 if any",
 		Long: `Loads each playbook file (or every *.yaml in each directory), checks its
-structure, its actions and their parameters, its step references, and compiles
-every CEL expression. All problems are reported at once, as file:line:col: message.
+structure, its actions and their parameters, its step references, its MITRE
+ATLAS technique ids (aisoar atlas techniques), and compiles every CEL expression. All problems are reported at once, as file:line:col: message.
 With --config, approval roles are checked against the roles the config defines.
 Run it in CI beside your playbooks.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := playbooks.CompilerOptions{Catalog: activities.Catalog()}
-			if configFile != "" {
-				cfg, err := config.Load(configFile)
-				if err != nil {
-					return err
-				}
-				opts.Roles = cfg.RoleNames()
-			}
-			compiler, err := playbooks.NewCompiler(opts)
+			lib, err := loadPlaybooks(cmd.OutOrStdout(), configFile, playbooks.LoadOptions{Paths: args}, false)
 			if err != nil {
-				return err
-			}
-			lib, err := compiler.LoadLibrary(playbooks.LoadOptions{Paths: args})
-			if err != nil {
-				var diags playbooks.Diagnostics
-				if errors.As(err, &diags) {
-					fmt.Fprintln(cmd.OutOrStdout(), err)
-					return fmt.Errorf("%d problem(s)", len(diags))
-				}
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d playbook(s) OK\n", len(lib.Playbooks()))
@@ -55,6 +40,40 @@ Run it in CI beside your playbooks.`,
 	validate.Flags().StringVar(&configFile, "config", "", "config file whose approver roles playbooks may use")
 	cmd.AddCommand(validate)
 	return cmd
+}
+
+// loadPlaybooks loads and lints playbooks with the checks the server
+// applies: the registered actions, the MITRE ATLAS catalog and, given a
+// config file, its approver roles. With configSources the config also adds
+// its playbook directories and may leave out the built-in library. Lint
+// problems are printed to out as file:line:col lines; the error counts them.
+func loadPlaybooks(out io.Writer, configFile string, load playbooks.LoadOptions, configSources bool) (*playbooks.Library, error) {
+	opts := playbooks.CompilerOptions{Catalog: activities.Catalog(), ATLAS: atlas.Default().Names()}
+	if configFile != "" {
+		cfg, err := config.Load(configFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.Roles = cfg.RoleNames()
+		if configSources {
+			load.Builtin = load.Builtin && cfg.UseBuiltinLibrary()
+			load.Paths = append(slices.Clone(cfg.Playbooks), load.Paths...)
+		}
+	}
+	compiler, err := playbooks.NewCompiler(opts)
+	if err != nil {
+		return nil, err
+	}
+	lib, err := compiler.LoadLibrary(load)
+	if err != nil {
+		var diags playbooks.Diagnostics
+		if errors.As(err, &diags) {
+			fmt.Fprintln(out, err)
+			return nil, fmt.Errorf("%d problem(s)", len(diags))
+		}
+		return nil, err
+	}
+	return lib, nil
 }
 
 func newActionsCommand() *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -129,23 +130,40 @@ func registerSearchAttributes(ctx context.Context, s *stack.Stack, cfg *config.C
 }
 
 func newWorkerCommand() *cobra.Command {
-	var p productionFlags
+	var (
+		p             productionFlags
+		metricsListen string
+	)
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the worker (playbook workflows and actions) against an external Temporal",
-		Args:  cobra.NoArgs,
+		Long: `Runs the worker role: the incident workflows and the actions. It serves its
+Prometheus metrics (steps, approvals, time to acknowledge and to contain) at
+http://<metrics-listen>/metrics.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, _, cfg, logger, stop, err := p.start(cmd.Context(), stack.Roles{Worker: true})
+			ctx, s, cfg, logger, stop, err := p.start(cmd.Context(), stack.Roles{Worker: true})
 			if err != nil {
 				return err
 			}
 			defer stop()
-			logger.Info("aisoar worker running", "temporal", cfg.Temporal.Address, "task_queue", cfg.Temporal.TaskQueue)
+			ln, err := net.Listen("tcp", metricsListen)
+			if err != nil {
+				return fmt.Errorf("metrics listener: %w", err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", s.Metrics.Handler())
+			metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = metricsServer.Serve(ln) }()
+			defer metricsServer.Close()
+			logger.Info("aisoar worker running", "temporal", cfg.Temporal.Address, "task_queue", cfg.Temporal.TaskQueue,
+				"metrics", "http://"+ln.Addr().String()+"/metrics")
 			<-ctx.Done()
 			fmt.Fprintln(os.Stderr, "aisoar worker stopping")
 			return nil
 		},
 	}
 	p.register(cmd)
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "127.0.0.1:9464", "address of the Prometheus /metrics endpoint")
 	return cmd
 }
