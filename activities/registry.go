@@ -61,6 +61,10 @@ func NewRegistry(opts Options) *Registry {
 			{httpSpec, httpAction.Run},
 			{notifySpec, notify.Run},
 			{setSpec, runSet},
+			{rollbackSpec, (&rollbackAction{targets: opts.Targets}).Run},
+			{validateModelSpec, (&validateModelAction{targets: opts.Targets}).Run},
+			{throttleSpec, (&throttleAction{targets: opts.Targets}).Run},
+			{quarantineSpec, newQuarantineAction(opts.Targets).Run},
 		},
 		internal: []internalActivity{
 			{SlackRequestApproval, slackActs.RequestApproval},
