@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/aisoar/aisoar/attest"
+	"github.com/aisoar/aisoar/evidence"
 	"github.com/aisoar/aisoar/playbooks"
 )
 
@@ -24,7 +26,11 @@ type Options struct {
 	Slack SlackOptions
 	// Targets are the systems the containment actions act on, by name.
 	Targets Targets
-	Logger  *slog.Logger
+	// Evidence is the store snapshot_evidence writes to.
+	Evidence *evidence.Store
+	// AttestationKeys are the keys verify_artifact trusts, by name.
+	AttestationKeys map[string]attest.Verifier
+	Logger          *slog.Logger
 }
 
 // action is a registered action: its declared spec and the activity
@@ -61,10 +67,13 @@ func NewRegistry(opts Options) *Registry {
 			{httpSpec, httpAction.Run},
 			{notifySpec, notify.Run},
 			{setSpec, runSet},
+			{snapshotEvidenceSpec, (&snapshotEvidenceAction{http: httpAction, targets: opts.Targets, store: opts.Evidence}).Run},
+			{verifyArtifactSpec, (&verifyArtifactAction{http: httpAction, targets: opts.Targets, keys: opts.AttestationKeys}).Run},
 			{rollbackSpec, (&rollbackAction{targets: opts.Targets}).Run},
 			{validateModelSpec, (&validateModelAction{targets: opts.Targets}).Run},
 			{throttleSpec, (&throttleAction{targets: opts.Targets}).Run},
 			{quarantineSpec, newQuarantineAction(opts.Targets).Run},
+			{rotateSecretSpec, (&rotateSecretAction{targets: opts.Targets}).Run},
 		},
 		internal: []internalActivity{
 			{SlackRequestApproval, slackActs.RequestApproval},

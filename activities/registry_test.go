@@ -15,7 +15,8 @@ import (
 )
 
 func TestCatalog(t *testing.T) {
-	want := []string{"http", "notify", "quarantine", "rollback", "set", "throttle", "validate_model"}
+	want := []string{"http", "notify", "quarantine", "rollback", "rotate_secret", "set", "snapshot_evidence",
+		"throttle", "validate_model", "verify_artifact"}
 	if got := slices.Sorted(maps.Keys(NewRegistry(Options{}).Catalog())); !slices.Equal(got, want) {
 		t.Errorf("catalog = %v, want %v", got, want)
 	}

@@ -62,6 +62,10 @@ type Config struct {
 	// Slack, when set, posts approvals to Slack and takes decisions from
 	// its buttons and the /aisoar command.
 	Slack *Slack `yaml:"slack"`
+	// Evidence is where snapshot_evidence keeps evidence and how it is signed.
+	Evidence Evidence `yaml:"evidence"`
+	// Attestation holds the keys verify_artifact trusts.
+	Attestation Attestation `yaml:"attestation"`
 }
 
 // ServerTLS is the HTTP server's certificate and the CAs of client certificates.
@@ -476,6 +480,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	validateTargets(c.Targets, add)
+	c.validateEvidence(add)
 	if c.Slack != nil {
 		validateSlack(c.Slack, add)
 	}

@@ -110,7 +110,18 @@ func TestLoadFull(t *testing.T) {
 				Auth: TargetAuth{Basic: &BasicSecret{Username: "aisoar", Password: Secret{Env: "AIRFLOW_PASSWORD"}}}},
 			"evidence": {Kind: TargetS3, URL: "https://minio.internal:9000", Region: "us-east-1", Bucket: "ai-evidence",
 				Auth: TargetAuth{AWS: &AWSAuth{AccessKeyID: "AKIAAISOAR", SecretAccessKey: Secret{Env: "EVIDENCE_SECRET_KEY"}}}},
+			"vault": {Kind: TargetVault, URL: "https://vault.internal:8200",
+				Auth: TargetAuth{Header: &HeaderAuth{Name: "X-Vault-Token", Value: Secret{File: "/run/secrets/vault-token"}}}},
 		},
+		Evidence: Evidence{
+			Dir: "/var/lib/aisoar/evidence", Store: "evidence", MaxItemBytes: 100 << 20,
+			Signing: EvidenceSigning{KeyFile: "/etc/aisoar/evidence-signing.pem",
+				Transit: &Transit{Target: "vault", Mount: "transit-aisoar", Key: "aisoar-evidence"}},
+		},
+		Attestation: Attestation{Keys: map[string]AttestationKey{
+			"model-release": {File: "/etc/aisoar/model-release.pub"},
+			"mlops":         {Transit: &Transit{Target: "vault", Mount: "transit-models", Key: "model-signing"}},
+		}},
 		Slack: &Slack{
 			BotToken:      Secret{Env: "SLACK_BOT_TOKEN"},
 			SigningSecret: Secret{File: "/run/secrets/slack-signing-secret"},
@@ -261,6 +272,14 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{`targets.gw.kind "litelm" is unknown`, `targets.gw.url "litellm:4000" must be an http or https URL`,
 				"targets.Store: a target name must be lowercase", "targets.Store.bucket is required",
 				"targets.Store.auth.basic.password needs env, file or vault", "targets.Store.auth: set one of bearer, header, basic or aws, not 2"},
+		},
+		{
+			name: "evidence and attestation settings that name nothing",
+			yaml: "targets:\n  store: {kind: http, url: http://x}\nevidence:\n  store: store\n  max_item_bytes: -1\n  signing:\n    transit: {target: nope}\n" +
+				"attestation:\n  keys:\n    a: {}\n    b: {file: /k.pub, transit: {target: store, key: k}}\n",
+			want: []string{`evidence.store: target "store" is a http target, not s3`, "evidence.max_item_bytes must be positive",
+				"evidence.signing.transit.key is required", `evidence.signing.transit.target: no target "nope"`,
+				"attestation.keys.a: set file", "attestation.keys.b: set file", `attestation.keys.b.transit.target: target "store" is a http target, not vault`},
 		},
 		{
 			name: "negative max body",

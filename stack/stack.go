@@ -20,6 +20,7 @@ import (
 	"github.com/aisoar/aisoar/activities"
 	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/evidence"
 	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/playbooks"
 	"github.com/aisoar/aisoar/server"
@@ -114,11 +115,23 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			c.Close()
 			return nil, err
 		}
+		evidenceOpts, err := EvidenceOptions(cfg, targets)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		attestationKeys, err := AttestationKeys(cfg, targets)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
 		actions := activities.NewRegistry(activities.Options{
-			HTTP:    activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
-			Slack:   slack,
-			Targets: targets,
-			Logger:  logger,
+			HTTP:            activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
+			Slack:           slack,
+			Targets:         targets,
+			Evidence:        evidence.New(evidenceOpts),
+			AttestationKeys: attestationKeys,
+			Logger:          logger,
 		})
 		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
 		if err := s.worker.Start(); err != nil {

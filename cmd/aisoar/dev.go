@@ -147,6 +147,8 @@ func devConfig(o devOptions) (cfg *config.Config, secretFile, tokenFile string, 
 		APITokens: []config.APIToken{{User: devUser, Token: config.Secret{File: tokenFile}}},
 		Sources:   devSources(secretFile),
 		Actions:   config.Actions{HTTP: config.HTTPAction{AllowHosts: []string{"127.0.0.1:*", "localhost:*"}}},
+		// The evidence store and its signing key, made on first use.
+		Evidence: config.Evidence{Dir: devEvidenceDir(o.dataDir)},
 	}
 	cfg.ApplyDefaults()
 	return cfg, secretFile, tokenFile, cfg.Validate()

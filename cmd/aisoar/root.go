@@ -48,6 +48,7 @@ AISOAR_TEMPORAL_ADDRESS, --token is AISOAR_TOKEN, and so on.`,
 		newDecisionCommand(true),
 		newDecisionCommand(false),
 		newResolveCommand(),
+		newEvidenceCommand(),
 		newSourcesCommand(),
 	)
 	addEnvToUsage(root)

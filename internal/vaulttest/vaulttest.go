@@ -1,104 +1,302 @@
-// Package vaulttest is a test double of the HashiCorp Vault HTTP API: the
-// KV version 2 secrets engine's read and write, with token checks, in the
-// request and response shapes Vault documents. It is the one place tests
-// fake Vault; real-server tests run when AISOAR_TEST_VAULT_ADDR and
-// AISOAR_TEST_VAULT_TOKEN are set.
+// Package vaulttest is a test double of the HashiCorp Vault HTTP API,
+// following the requests, responses, status codes and error bodies Vault
+// documents, for the parts aisoar uses: the KV version 2 secrets engine
+// (versions, metadata, check-and-set), the Transit engine's signing keys
+// (ed25519 and ecdsa-p256, with real signatures), the token store
+// (create, lookup and revoke by accessor), lease revocation by prefix, and
+// AppRole secret-ids. It checks tokens, records every request and can
+// inject failures. It is the one place tests fake Vault; real-server tests
+// run when AISOAR_TEST_VAULT_ADDR and AISOAR_TEST_VAULT_TOKEN are set.
+//
+// Each engine lives in its own file (kv.go, transit.go, token.go,
+// lease.go, approle.go) and registers its routes on the server's mux.
 package vaulttest
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
-// Server is a Vault double on a loopback httptest server.
+// Server is a Vault double on a loopback httptest server. Its engines are
+// mounted where Vault's dev server mounts them or where the docs' examples
+// do: KV v2 at "secret/", Transit at "transit/", AppRole at "auth/approle/".
 type Server struct {
 	*httptest.Server
-	token string
-	mu    sync.Mutex
-	// kv holds KV v2 secrets by mount and path ("secret/aisoar/splunk").
-	kv map[string][]map[string]any
+	mux *http.ServeMux
+
+	mu       sync.Mutex
+	requests []Request
+	faults   map[string][]fault // by request path, in the order they answer
+
+	kvMounts map[string]bool
+	kv       map[string]*kvSecret // by mount and path, "secret/aisoar/splunk"
+	transit  map[string]*transitKey
+	tokens   map[string]*tokenEntry // by token
+	leases   map[string]*lease      // by lease id
+	roles    map[string]*appRole    // by lower-case role name
 }
 
-// New starts a Vault double that accepts token and has KV v2 mounted at
-// "secret/".
+// Request is one request the double received.
+type Request struct {
+	Method string // as sent; vault/api sends LIST as GET with list=true
+	Path   string
+	Query  url.Values
+	// Body is the JSON body decoded, nil when there was none.
+	Body map[string]any
+	// Namespace is the X-Vault-Namespace header (Vault Enterprise).
+	Namespace string
+	// Status is what the double answered.
+	Status int
+}
+
+// New starts a Vault double whose root token is token; it is closed when
+// the test ends.
 func New(t testing.TB, token string) *Server {
 	t.Helper()
-	s := &Server{token: token, kv: map[string][]map[string]any{}}
+	s := &Server{
+		mux:      http.NewServeMux(),
+		faults:   map[string][]fault{},
+		kvMounts: map[string]bool{"secret": true},
+		kv:       map[string]*kvSecret{},
+		transit:  map[string]*transitKey{},
+		tokens:   map[string]*tokenEntry{},
+		leases:   map[string]*lease{},
+		roles:    map[string]*appRole{},
+	}
+	s.tokens[token] = &tokenEntry{id: token, accessor: newID(), policies: []string{"root"}, displayName: "root"}
+	s.routeKV()
+	s.routeTransit()
+	s.routeToken()
+	s.routeLeases()
+	s.routeAppRole()
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
 }
 
-// Put stores a new version of a KV v2 secret at mount/path.
-func (s *Server) Put(mount, path string, data map[string]any) {
+// Requests returns the requests received so far, in order.
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := mount + "/" + path
-	s.kv[key] = append(s.kv[key], data)
+	return slices.Clone(s.requests)
 }
 
-// errorsBody is Vault's error response shape.
-type errorsBody struct {
-	Errors []string `json:"errors"`
+// fault is an answer queued by FailNext or FailNextWith.
+type fault struct {
+	status  int
+	message string
+}
+
+// FailNext makes the next n requests to path fail with status and the
+// error body Vault sends with it, before they reach the engine. path is a
+// request path ("/v1/secret/data/app") or a method and path ("PUT
+// /v1/secret/data/app", the method as sent) to fail only those.
+func (s *Server) FailNext(path string, status, n int) {
+	for range n {
+		s.FailNextWith(path, status, faultMessage(status))
+	}
+}
+
+// FailNextWith makes the next request to path (as for FailNext) fail
+// with status and {"errors":[message]}, such as a check-and-set conflict
+// another writer would cause.
+func (s *Server) FailNextWith(path string, status int, message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[path] = append(s.faults[path], fault{status: status, message: message})
+}
+
+// unauthenticated lists the paths Vault serves without a token.
+var unauthenticated = []string{"/v1/auth/approle/login"}
+
+// recorder keeps the status a handler answers with.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Namespace: r.Header.Get("X-Vault-Namespace")}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &req.Body); err != nil {
+			req.Body = map[string]any{"<not JSON>": string(raw)}
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		req.Status = rec.status
+		s.mu.Lock()
+		s.requests = append(s.requests, req)
+		s.mu.Unlock()
+	}()
+	w = rec
 	w.Header().Set("Content-Type", "application/json")
-	if r.Header.Get("X-Vault-Token") != s.token {
-		w.WriteHeader(http.StatusForbidden)
-		_ = json.NewEncoder(w).Encode(errorsBody{Errors: []string{"permission denied"}})
+	if !slices.Contains(unauthenticated, r.URL.Path) && s.caller(r) == nil {
+		writeErrors(w, http.StatusForbidden, "permission denied")
 		return
 	}
-	// KV v2: /v1/{mount}/data/{path}
-	mount, path, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/"), "/data/")
-	if !ok {
-		w.WriteHeader(http.StatusNotFound)
-		_ = json.NewEncoder(w).Encode(errorsBody{Errors: []string{"no handler for route " + r.URL.Path}})
+	if f, ok := s.fault(r.Method, r.URL.Path); ok {
+		writeErrors(w, f.status, f.message)
 		return
 	}
-	key := mount + "/" + path
-	switch r.Method {
-	case http.MethodGet:
-		s.mu.Lock()
-		versions := s.kv[key]
-		s.mu.Unlock()
-		if len(versions) == 0 {
-			w.WriteHeader(http.StatusNotFound)
-			_ = json.NewEncoder(w).Encode(errorsBody{Errors: []string{}})
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"request_id": "00000000-0000-0000-0000-000000000000",
-			"lease_id":   "", "renewable": false, "lease_duration": 0,
-			"data": map[string]any{
-				"data": versions[len(versions)-1],
-				"metadata": map[string]any{
-					"created_time": time.Now().UTC().Format(time.RFC3339Nano), "deletion_time": "",
-					"destroyed": false, "version": len(versions),
-				},
-			},
-		})
-	case http.MethodPost, http.MethodPut:
-		var body struct {
-			Data map[string]any `json:"data"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Data == nil {
-			w.WriteHeader(http.StatusBadRequest)
-			_ = json.NewEncoder(w).Encode(errorsBody{Errors: []string{"no data provided"}})
-			return
-		}
-		s.Put(mount, path, body.Data)
-		s.mu.Lock()
-		version := len(s.kv[key])
-		s.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"version": version, "destroyed": false}})
-	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		_ = json.NewEncoder(w).Encode(errorsBody{Errors: []string{"unsupported operation"}})
+	// Vault treats PUT as POST, and takes LIST as GET with list=true; the
+	// routes use POST and LIST.
+	switch {
+	case r.Method == http.MethodPut:
+		r.Method = http.MethodPost
+	case r.Method == http.MethodGet && r.URL.Query().Get("list") == "true":
+		r.Method = "LIST"
 	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeErrors(w, http.StatusNotFound, fmt.Sprintf("no handler for route %q. route entry not found.", strings.TrimPrefix(r.URL.Path, "/v1/")))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// caller is the token entry of the request's token (X-Vault-Token, or
+// "Authorization: Bearer", which Vault also accepts), nil when it is
+// missing, unknown or revoked.
+func (s *Server) caller(r *http.Request) *tokenEntry {
+	token := r.Header.Get("X-Vault-Token")
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && token == "" {
+		token = bearer
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[token]
+}
+
+func (s *Server) fault(method, path string) (fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range []string{method + " " + path, path} {
+		if queue := s.faults[key]; len(queue) > 0 {
+			s.faults[key] = queue[1:]
+			return queue[0], true
+		}
+	}
+	return fault{}, false
+}
+
+// faultMessage is the error Vault gives with an injected status.
+func faultMessage(status int) string {
+	switch status {
+	case http.StatusForbidden:
+		return "permission denied"
+	case http.StatusTooManyRequests:
+		return "request path: rate limit quota exceeded"
+	case http.StatusServiceUnavailable:
+		return "Vault is sealed"
+	case http.StatusNotFound:
+		return ""
+	}
+	return fmt.Sprintf("1 error occurred:\n\t* injected failure (%d)\n\n", status)
+}
+
+// writeErrors writes Vault's error body, {"errors":[...]}; Vault answers a
+// plain 404 with an empty list.
+func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
+	if len(msgs) == 1 && msgs[0] == "" {
+		msgs = []string{}
+	}
+	writeJSON(w, status, map[string]any{"errors": msgs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeData writes Vault's response envelope around data.
+func writeData(w http.ResponseWriter, data any) {
+	writeJSON(w, http.StatusOK, envelope(data, nil))
+}
+
+// writeAuth writes Vault's response envelope around an auth block, as
+// token creation and logins answer.
+func writeAuth(w http.ResponseWriter, auth map[string]any) {
+	writeJSON(w, http.StatusOK, envelope(nil, auth))
+}
+
+func envelope(data, auth any) map[string]any {
+	return map[string]any{
+		"request_id": newID(), "lease_id": "", "renewable": false, "lease_duration": 0,
+		"data": data, "wrap_info": nil, "warnings": nil, "auth": auth,
+	}
+}
+
+// noContent is Vault's answer to a write that returns nothing.
+func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+
+// decodeBody reads a request's JSON object; an empty body is an empty map.
+func decodeBody(r *http.Request) (map[string]any, error) {
+	body := map[string]any{}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return body, err
+	}
+	return body, json.Unmarshal(raw, &body)
+}
+
+// bodyOrError decodes the request body, answering 400 when it is not a
+// JSON object, as Vault does.
+func bodyOrError(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	body, err := decodeBody(r)
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, "error parsing JSON")
+		return nil, false
+	}
+	return body, true
+}
+
+// str returns a string field of a request body.
+func str(body map[string]any, key string) string {
+	v, _ := body[key].(string)
+	return v
+}
+
+// num returns a number field of a request body, which Vault also accepts
+// as a string.
+func num(body map[string]any, key string) (int, bool) {
+	switch v := body[key].(type) {
+	case float64:
+		return int(v), true
+	case string:
+		var n int
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			return n, true
+		}
+	case json.Number:
+		n, err := v.Int64()
+		return int(n), err == nil
+	}
+	return 0, false
+}
+
+// newID returns a random UUID, the form of Vault's request ids, accessors
+// and secret-ids.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
