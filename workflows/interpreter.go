@@ -199,6 +199,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 			LastSeen:     first,
 			SourceStatus: input.Alert.Status,
 			DryRun:       input.DryRun,
+			Origin:       input.Origin,
 		},
 		steps:     map[string]*StepStatus{},
 		seen:      map[string]bool{alertKey(&input.Alert): true},

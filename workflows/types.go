@@ -44,8 +44,44 @@ type Input struct {
 	// DryRun runs the playbook with every action recording the requests it
 	// would make instead of making them: a rehearsal or a playbook trial.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Origin says how the incident came to be: its triage class, who
+	// discovered it, and the incident it replaces after a reclassification.
+	Origin Origin `json:"origin,omitzero"`
 	// Resumed, when set, continues an open incident in a new run.
 	Resumed *Resumed `json:"resumed,omitempty"`
+}
+
+// Triage classes: an attack on an AI system, or a model performing badly.
+const (
+	ClassAIIncident  = "ai_incident"
+	ClassPerformance = "performance"
+)
+
+// Who discovered an incident. Alerts are the SOC's detections; incidents
+// opened by hand name their discoverer, for the escape rate.
+const (
+	DiscoveredByDetection = "detection"
+	DiscoveredBySOC       = "soc"
+	DiscoveredByBusiness  = "business"
+	DiscoveredByRedTeam   = "red-team"
+)
+
+// DiscoveredByValues lists who may discover an incident, for messages.
+var DiscoveredByValues = []string{DiscoveredByDetection, DiscoveredBySOC, DiscoveredByBusiness, DiscoveredByRedTeam}
+
+// Origin is how an incident came to be.
+type Origin struct {
+	// Class is the triage class (ClassAIIncident or ClassPerformance);
+	// empty when no triage rule applied.
+	Class string `json:"class,omitempty"`
+	// DiscoveredBy is DiscoveredByDetection for alerts, else who opened it.
+	DiscoveredBy string `json:"discovered_by,omitempty"`
+	// OpenedBy is the person who opened the incident by hand.
+	OpenedBy string `json:"opened_by,omitempty"`
+	// ReclassifiedFrom is the incident this one replaces, and Reclassified
+	// how many reclassifications led here.
+	ReclassifiedFrom string `json:"reclassified_from,omitempty"`
+	Reclassified     int    `json:"reclassified,omitempty"`
 }
 
 // Resumed carries an open incident into a new run when its history grows
@@ -127,8 +163,12 @@ type Status struct {
 	PlaybookHash string `json:"playbook_hash"`
 	State        string `json:"state"`
 	// DryRun marks a rehearsal: its actions recorded requests, made none.
-	DryRun bool         `json:"dry_run,omitempty"`
-	Alert  alerts.Alert `json:"alert"`
+	DryRun bool `json:"dry_run,omitempty"`
+	// Origin is the input's origin; ReclassifiedTo, when set, is the
+	// incident that replaced this one (its state is then reclassified).
+	Origin         Origin       `json:"origin,omitzero"`
+	ReclassifiedTo string       `json:"reclassified_to,omitempty"`
+	Alert          alerts.Alert `json:"alert"`
 	// AlertCount counts distinct alerts folded into the incident;
 	// Redeliveries counts the same alert sent again; Deliveries counts both.
 	AlertCount   int                `json:"alert_count"`
