@@ -179,13 +179,9 @@ func (r *reader) readTarget(ctx context.Context, src source, form string, yield 
 	if err != nil {
 		return err
 	}
-	base := *t.URL
-	if !strings.HasSuffix(base.Path, "/") {
-		base.Path += "/" // the target's URL is a prefix, all of which is kept
-	}
-	u, err := base.Parse(strings.TrimPrefix(src.Path, "/"))
-	if err != nil || u.Host != t.URL.Host {
-		return badParams(r.action, "path %q is not a path on target %q", src.Path, t.Name)
+	u, err := t.resolve(src.Path)
+	if err != nil {
+		return badParams(r.action, "%v", err)
 	}
 	if r.dryRun {
 		r.planned = append(r.planned, PlannedRequest{Method: method, URL: u.Redacted(), Body: src.Body})

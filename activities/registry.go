@@ -5,6 +5,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -116,6 +118,13 @@ func (r *Registry) Register(w worker.ActivityRegistry) {
 // Catalog returns the declared actions without configuring them; the
 // linter needs only their specs.
 func Catalog() playbooks.Catalog { return NewRegistry(Options{}).Catalog() }
+
+// stepMark is a short digest of the step's idempotency key: the mark an
+// action leaves on a target so that a retry recognises its own change.
+func stepMark(ctx context.Context) string {
+	sum := sha256.Sum256([]byte(IdempotencyKey(ctx)))
+	return hex.EncodeToString(sum[:8])
+}
 
 // IdempotencyKey identifies one step of one incident run. Retries of the
 // step share it, so a target that honours it applies the change once.

@@ -2,8 +2,6 @@ package activities
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -103,7 +101,7 @@ func (a *rollbackAction) Run(ctx context.Context, p RollbackParams) (RollbackRes
 // worker) finds it and returns the state it replaced, instead of reading
 // back its own change as "previous".
 type rollbackRecord struct {
-	// Step is rollbackStep of the step that wrote the record, where the
+	// Step is stepMark of the step that wrote the record, where the
 	// place it is kept does not name it already.
 	Step    string         `json:"step,omitempty"`
 	From    string         `json:"from"`
@@ -133,13 +131,6 @@ func decodeRollbackRecord(text, where string) (rollbackRecord, error) {
 		return r, badParams("rollback", "%s holds %q, which is not a record aisoar wrote; remove it and run the step again", where, text)
 	}
 	return r, nil
-}
-
-// rollbackStep names this step of this incident run in a few characters,
-// for the marker a rollback leaves on its target.
-func rollbackStep(ctx context.Context) string {
-	sum := sha256.Sum256([]byte(IdempotencyKey(ctx)))
-	return hex.EncodeToString(sum[:6])
 }
 
 // rollbackPlaceholder stands in a dry run's plan for a value only a read would give.

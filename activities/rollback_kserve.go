@@ -78,7 +78,7 @@ func rollbackKServe(ctx context.Context, c *targetCall, p RollbackParams) (Rollb
 	if err := c.do(ctx, http.MethodGet, path, nil, &isvc); err != nil {
 		return RollbackResult{}, err
 	}
-	step := rollbackStep(ctx)
+	step := stepMark(ctx)
 	if text, ok := isvc.Metadata.Annotations[rollbackKServeAnnotation]; ok {
 		rec, err := decodeRollbackRecord(text, fmt.Sprintf("annotation %s of InferenceService %s/%s", rollbackKServeAnnotation, ns, p.Model))
 		if err != nil {

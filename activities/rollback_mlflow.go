@@ -72,7 +72,7 @@ func rollbackMLflow(ctx context.Context, c *targetCall, p RollbackParams) (Rollb
 		return RollbackResult{}, err
 	}
 	m := got.RegisteredModel
-	key := "aisoar.rollback." + rollbackStep(ctx)
+	key := "aisoar.rollback." + stepMark(ctx)
 	current := m.alias(serving)
 
 	var rec rollbackRecord

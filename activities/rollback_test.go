@@ -80,8 +80,8 @@ func rollbackTag(t *testing.T, srv *mlflowtest.Server) (key string, rec map[stri
 		t.Fatalf("model has tags %v, want one rollback record", tags)
 	}
 	for k, v := range tags {
-		if !strings.HasPrefix(k, "aisoar.rollback.") || len(k) != len("aisoar.rollback.")+12 {
-			t.Errorf("tag key %q, want aisoar.rollback.<12 hex digits>", k)
+		if !strings.HasPrefix(k, "aisoar.rollback.") || len(k) != len("aisoar.rollback.")+16 {
+			t.Errorf("tag key %q, want aisoar.rollback.<16 hex digits>", k)
 		}
 		if err := json.Unmarshal([]byte(v), &rec); err != nil {
 			t.Fatalf("tag %s = %q is not JSON: %v", k, v, err)
@@ -484,8 +484,8 @@ func TestRollbackKServe(t *testing.T) {
 			if err := json.Unmarshal([]byte(record), &rec); err != nil {
 				t.Fatalf("annotation aisoar.io/rollback = %q: %v", record, err)
 			}
-			if step, _ := rec["step"].(string); len(step) != 12 {
-				t.Errorf("record step = %q, want 12 hex digits", rec["step"])
+			if step, _ := rec["step"].(string); len(step) != 16 {
+				t.Errorf("record step = %q, want 16 hex digits", rec["step"])
 			}
 			if rec["from"] != tt.wantResult.PreviousVersion || rec["to"] != tt.wantResult.Version || !reflect.DeepEqual(rec["restore"], tt.wantResult.Restore) {
 				t.Errorf("record = %v, want the result's versions and restore", rec)

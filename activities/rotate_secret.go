@@ -264,13 +264,6 @@ type rotationMark struct {
 	Replaces string `json:"replaces,omitempty"`
 }
 
-// stepMark is the hash of the step's idempotency key that marks what this
-// step issued and wrote.
-func stepMark(ctx context.Context) string {
-	sum := sha256.Sum256([]byte(IdempotencyKey(ctx)))
-	return hex.EncodeToString(sum[:16])
-}
-
 // rotatedCredential is a credential that rotateKV replaces and stores.
 type rotatedCredential interface {
 	// identify names the credential a version's data holds, to revoke it

@@ -2,8 +2,6 @@ package activities
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -139,8 +137,7 @@ func (a *snapshotEvidenceAction) Run(ctx context.Context, p SnapshotEvidencePara
 // idempotency key, the same on every attempt of the step and different in
 // another run of the incident.
 func manifestID(ctx context.Context) string {
-	sum := sha256.Sum256([]byte(IdempotencyKey(ctx)))
-	return activity.GetInfo(ctx).ActivityID + "-" + hex.EncodeToString(sum[:6])
+	return activity.GetInfo(ctx).ActivityID + "-" + stepMark(ctx)
 }
 
 func snapshotResult(store *evidence.Store, s *evidence.Sealed) SnapshotEvidenceResult {

@@ -124,6 +124,21 @@ func (c *targetCall) plan() Plan {
 	return Plan{DryRun: c.dryRun, Planned: c.planned}
 }
 
+// resolve returns the URL of path (which may carry a query) on the target.
+// The target's URL is a prefix, all of which is kept; a path that leaves
+// the target's host is refused.
+func (t *Target) resolve(path string) (*url.URL, error) {
+	base := *t.URL
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+	}
+	u, err := base.Parse(strings.TrimPrefix(path, "/"))
+	if err != nil || u.Host != t.URL.Host {
+		return nil, fmt.Errorf("target %q: %q is not a path on it", t.Name, path)
+	}
+	return u, nil
+}
+
 // StatusError is a target's answer outside 2xx. Drivers check Status to
 // treat, say, a 404 on a delete as already done.
 type StatusError struct {
@@ -165,16 +180,9 @@ func (c *targetCall) do(ctx context.Context, method, path string, body, out any)
 // doAs is do with a JSON body of another media type, such as Kubernetes'
 // application/merge-patch+json.
 func (c *targetCall) doAs(ctx context.Context, method, path, contentType string, body, out any) error {
-	u, err := c.target.URL.Parse(strings.TrimPrefix(path, "/"))
+	u, err := c.target.resolve(path)
 	if err != nil {
-		return fmt.Errorf("target %q: bad path %q: %w", c.target.Name, path, err)
-	}
-	if c.target.URL.Path != "" && !strings.HasSuffix(c.target.URL.Path, "/") {
-		// url.Parse replaces the last segment of a base without a
-		// trailing slash; a target URL names a prefix, so keep all of it.
-		base := *c.target.URL
-		base.Path += "/"
-		u, _ = base.Parse(strings.TrimPrefix(path, "/"))
+		return err
 	}
 	if c.dryRun {
 		c.planned = append(c.planned, PlannedRequest{Method: method, URL: u.String(), Body: body})
@@ -260,15 +268,24 @@ func (t *Target) authorize(ctx context.Context, req *http.Request) error {
 
 // activityError classifies a driver's error for Temporal: a target's 4xx
 // answer (other than 408 and 429) is a fault retrying cannot fix; 5xx,
-// 408, 429 and transport errors are retried. Errors already classified
-// pass through.
+// 408, 429 and transport errors are retried. An error already classified
+// keeps its class, and is unwrapped to the top: Temporal reads the class
+// only from an application error returned as is.
 func activityError(err error) error {
 	if err == nil {
 		return nil
 	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
-		return err
+		if err == error(appErr) {
+			return err
+		}
+		// The wrapping context, with the classified error's own message.
+		msg := strings.Replace(err.Error(), appErr.Error(), appErr.Message(), 1)
+		if appErr.NonRetryable() {
+			return temporal.NewNonRetryableApplicationError(msg, appErr.Type(), appErr.Unwrap())
+		}
+		return temporal.NewApplicationError(msg, appErr.Type(), appErr.Unwrap())
 	}
 	var se *StatusError
 	if errors.As(err, &se) {
