@@ -25,32 +25,32 @@ type evidenceBucket struct{ t *Target }
 
 func (e *evidenceBucket) b() *s3Bucket { return &s3Bucket{e.t.call("evidence", false)} }
 
-// Create writes r at key unless an object has the key.
+// Create writes r at key unless an object has the key. The store hands
+// it a file or bytes, which stream to S3; other content is read into
+// memory first, as the request is signed over its hash.
 func (e *evidenceBucket) Create(ctx context.Context, key string, r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
+	body, ok := r.(io.ReadSeeker)
+	if !ok {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
 	}
-	_, err = e.b().putObject(ctx, key, data, s3PutOptions{IfAbsent: true})
+	_, err := e.b().putObjectFrom(ctx, key, body, s3PutOptions{IfAbsent: true})
 	if IsStatus(err, http.StatusPreconditionFailed) {
 		return evidence.ErrExists
 	}
 	return err
 }
 
-// Open reads key whole.
+// Open streams key.
 func (e *evidenceBucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	data, err := e.b().getObject(ctx, key)
+	body, _, err := e.b().openObject(ctx, key)
 	if hasS3Code(err, "NoSuchKey") {
 		return nil, fmt.Errorf("%w: %s", fs.ErrNotExist, err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if len(data) >= maxAnswerBytes {
-		return nil, fmt.Errorf("evidence object %s is over %d bytes, more than aisoar reads from S3", key, maxAnswerBytes)
-	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return body, err
 }
 
 // List returns the keys under prefix, page by page.
@@ -74,5 +74,5 @@ func (e *evidenceBucket) List(ctx context.Context, prefix string) ([]string, err
 // Location is the bucket's URL.
 func (e *evidenceBucket) Location() string { return e.b().url("", nil).Redacted() }
 
-// MaxObjectBytes caps the store's items at what the S3 reader reads back.
-func (e *evidenceBucket) MaxObjectBytes() int64 { return maxAnswerBytes - 1 }
+// MaxObjectBytes caps the store's items at what one PutObject writes.
+func (e *evidenceBucket) MaxObjectBytes() int64 { return s3MaxPutBytes }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -23,6 +25,7 @@ import (
 //	{target: name, path: /...}                GET from a configured target, with its credentials
 //	{log_query: name, path: /..., body: ...}  POST a query to an http target, keep the answer
 //	{s3: name, prefix: ...} / {s3: name, key: ...}  objects of an s3 target's bucket
+//	{mlflow: name, run_id: ..., artifact_path: ...}  an MLflow run's metadata and artifacts
 //	{name: ..., value: ...}                   inline JSON, such as the alert
 type source struct {
 	Name     string `json:"name"`
@@ -34,7 +37,12 @@ type source struct {
 	S3       string `json:"s3"`
 	Prefix   string `json:"prefix"`
 	Key      string `json:"key"`
-	Value    any    `json:"value"`
+	MLflow   string `json:"mlflow"`
+	RunID    string `json:"run_id"`
+	// ArtifactPath is a file or directory of the run's artifacts; "." or
+	// "/" is all of them.
+	ArtifactPath string `json:"artifact_path"`
+	Value        any    `json:"value"`
 }
 
 // Source forms, as named in messages.
@@ -43,6 +51,7 @@ const (
 	formTarget   = "target"
 	formLogQuery = "log_query"
 	formS3       = "s3"
+	formMLflow   = "mlflow"
 	formValue    = "value"
 )
 
@@ -52,7 +61,7 @@ func (s *source) form(forms []string) (string, error) {
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{formURL, s.URL != ""}, {formTarget, s.Target != ""}, {formLogQuery, s.LogQuery != ""}, {formS3, s.S3 != ""}, {formValue, s.Value != nil}} {
+	}{{formURL, s.URL != ""}, {formTarget, s.Target != ""}, {formLogQuery, s.LogQuery != ""}, {formS3, s.S3 != ""}, {formMLflow, s.MLflow != ""}, {formValue, s.Value != nil}} {
 		if f.on {
 			set = append(set, f.name)
 		}
@@ -68,6 +77,10 @@ func (s *source) form(forms []string) (string, error) {
 		return "", fmt.Errorf("%s needs path, the request path on the target", form)
 	case form == formS3 && (s.Prefix == "") == (s.Key == ""):
 		return "", errors.New("s3 needs prefix (every object under it) or key (one object)")
+	case form == formMLflow && !mlflowRunID.MatchString(s.RunID):
+		return "", fmt.Errorf("mlflow needs run_id, the run's id (letters, digits, - and _); got %q", s.RunID)
+	case form == formMLflow && slices.Contains(strings.Split(s.ArtifactPath, "/"), ".."):
+		return "", fmt.Errorf("artifact_path %q leaves the run's artifacts; give a path within them, such as model or model/MLmodel", s.ArtifactPath)
 	case form == formValue && s.Name == "":
 		return "", errors.New("value needs a name")
 	}
@@ -85,7 +98,7 @@ func parseSource(action, param string, raw map[string]any, forms ...string) (sou
 	dec.DisallowUnknownFields()
 	var s source
 	if err := dec.Decode(&s); err != nil {
-		return source{}, "", badParams(action, "%s: %v (fields: name, url, target, path, log_query, body, s3, prefix, key, value)", param, err)
+		return source{}, "", badParams(action, "%s: %v (fields: name, url, target, path, log_query, body, s3, prefix, key, mlflow, run_id, artifact_path, value)", param, err)
 	}
 	form, err := s.form(forms)
 	if err != nil {
@@ -133,6 +146,8 @@ func (r *reader) read(ctx context.Context, src source, form string, yield func(c
 		return r.readTarget(ctx, src, form, yield)
 	case formS3:
 		return r.readS3(ctx, src, yield)
+	case formMLflow:
+		return r.readMLflow(ctx, src, yield)
 	}
 	return fmt.Errorf("%s: unknown source form %q", r.action, form)
 }
@@ -187,39 +202,47 @@ func (r *reader) readTarget(ctx context.Context, src source, form string, yield 
 		r.planned = append(r.planned, PlannedRequest{Method: method, URL: u.Redacted(), Body: src.Body})
 		return nil
 	}
-	var body io.Reader
-	if src.Body != nil {
-		data, err := json.Marshal(src.Body)
-		if err != nil {
-			return badParams(r.action, "log query body cannot be sent as JSON: %v", err)
-		}
-		body = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	resp, err := r.open(ctx, t, method, u, src.Body)
 	if err != nil {
-		return badParams(r.action, "%v", err)
+		return err
 	}
+	defer resp.Body.Close()
+	where := t.Name + ":" + src.Path
+	return yield(content{name: nameOr(src.Name, where), source: method + " " + u.Redacted(), contentType: resp.Header.Get("Content-Type"), body: resp.Body})
+}
+
+// open sends method u to t with its credentials, and body as JSON when it
+// is not nil, and returns the successful answer for the caller to read
+// (it streams) and close; an error answer is a *StatusError.
+func (r *reader) open(ctx context.Context, t *Target, method string, u *url.URL, body any) (*http.Response, error) {
+	var reader io.Reader
 	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, badParams(r.action, "the body for %s cannot be sent as JSON: %v", u.Redacted(), err)
+		}
+		reader = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), reader)
+	if err != nil {
+		return nil, badParams(r.action, "%v", err)
+	}
+	if reader != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", "aisoar")
 	if err := t.authorize(ctx, req); err != nil {
-		return err
+		return nil, err
 	}
-	client := t.Client
-	if client == nil {
-		client = defaultTargetClient
-	}
-	resp, err := client.Do(req)
+	resp, err := t.httpClient().Do(req)
 	if err != nil {
-		return fmt.Errorf("target %q: %s %s: %w", t.Name, method, u.Redacted(), err)
+		return nil, fmt.Errorf("target %q: %s %s: %w", t.Name, method, u.Redacted(), err)
 	}
-	defer resp.Body.Close()
 	if err := statusError(resp, t.Name, method, u); err != nil {
-		return err
+		resp.Body.Close()
+		return nil, err
 	}
-	where := t.Name + ":" + src.Path
-	return yield(content{name: nameOr(src.Name, where), source: method + " " + u.Redacted(), contentType: resp.Header.Get("Content-Type"), body: resp.Body})
+	return resp, nil
 }
 
 // targetReadKinds are the targets content may be read from. Vault is left
@@ -259,23 +282,243 @@ func (r *reader) readS3(ctx context.Context, src source, yield func(content) err
 	}
 }
 
-// readObject reads an object whole. The S3 reader keeps at most
-// maxAnswerBytes, so a larger object is refused rather than cut short.
+// readObject streams an object into yield. size is its size as listed,
+// -1 when it was not listed.
 func (r *reader) readObject(ctx context.Context, b *s3Bucket, key, name string, size int64, yield func(content) error) error {
-	if size > maxAnswerBytes {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: object %q of target %q is %d bytes; objects over %d bytes cannot be read", r.action, key, b.target.Name, size, maxAnswerBytes), "TooLarge", nil)
-	}
-	data, err := b.getObject(ctx, key)
+	body, n, err := b.openObject(ctx, key)
 	if err != nil || r.dryRun {
 		return err
 	}
-	if len(data) >= maxAnswerBytes {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: object %q of target %q is over %d bytes and cannot be read", r.action, key, b.target.Name, maxAnswerBytes), "TooLarge", nil)
+	defer body.Close()
+	if size >= 0 && n >= 0 && n != size {
+		return fmt.Errorf("%s: object %q of target %q changed while it was read (listed %d bytes, read %d)", r.action, key, b.target.Name, size, n)
 	}
-	if size >= 0 && int64(len(data)) != size {
-		return fmt.Errorf("%s: object %q of target %q changed while it was read (listed %d bytes, read %d)", r.action, key, b.target.Name, size, len(data))
+	return yield(content{name: name, source: b.url(key, nil).Redacted(), body: body})
+}
+
+// mlflowRunID is what an MLflow run id may hold: MLflow's are 32 hex
+// digits. Anything else (a slash, a "..") is refused before it reaches a
+// URL or an item's name.
+var mlflowRunID = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// mlflowArtifactsProxy is the path, on the tracking server, of its
+// artifacts proxy (mlflow server --serve-artifacts), which serves a run
+// whose artifact_uri is mlflow-artifacts:/<experiment>/<run>/artifacts
+// at <proxy><experiment>/<run>/artifacts/<path>.
+const mlflowArtifactsProxy = "api/2.0/mlflow-artifacts/artifacts/"
+
+// maxMLflowFiles bounds the artifact files, and the listings, of one
+// mlflow item, so a run with a huge artifact tree (or a server that lists
+// without end) fails with a message instead of running for hours.
+const maxMLflowFiles = 1000
+
+// readMLflow keeps an MLflow run's metadata (runs/get, as the server
+// answers it) as <name>/run.json and, with artifact_path, every artifact
+// file at or under it as <name>/artifacts/<path>, where name defaults to
+// mlflow/<run_id>. Files are found with artifacts/list, recursing into
+// directories, and downloaded through the tracking server's artifacts
+// proxy; each streams into yield.
+func (r *reader) readMLflow(ctx context.Context, src source, yield func(content) error) error {
+	t, err := r.targets.lookup(r.action, src.MLflow, "mlflow")
+	if err != nil {
+		return err
 	}
-	return yield(content{name: name, source: b.url(key, nil).Redacted(), body: bytes.NewReader(data)})
+	m := &mlflowArtifacts{reader: r, call: t.call(r.action, r.dryRun), runID: src.RunID,
+		prefix: nameOr(src.Name, "mlflow/"+src.RunID), yield: yield}
+	defer func() { r.planned = append(r.planned, m.call.planned...) }()
+	get := rollbackMLflowAPI + "runs/get?" + url.Values{"run_id": {src.RunID}}.Encode()
+	var run json.RawMessage
+	if err := m.call.do(ctx, http.MethodGet, get, nil, &run); err != nil {
+		return fmt.Errorf("%s: reading MLflow run %q: %w", r.action, src.RunID, err)
+	}
+	if !r.dryRun {
+		u, _ := t.resolve(get)
+		if err := yield(content{name: m.prefix + "/run.json", source: "GET " + u.Redacted(), contentType: "application/json", body: bytes.NewReader(run)}); err != nil {
+			return err
+		}
+	}
+	if src.ArtifactPath == "" {
+		return nil
+	}
+	want := strings.Trim(path.Clean("/"+src.ArtifactPath), "/")
+	if r.dryRun {
+		return m.plan(ctx, want)
+	}
+	if m.root, err = mlflowArtifactRoot(r.action, t, src.RunID, run); err != nil {
+		return err
+	}
+	if want == "" {
+		return m.walk(ctx, mlflowFile{IsDir: true})
+	}
+	// Whether want is a file or a directory shows in its parent's listing,
+	// which is read until want is found.
+	err = m.list(ctx, parentDir(want), func(f mlflowFile) error {
+		if f.Path != want {
+			return nil
+		}
+		if err := m.walk(ctx, f); err != nil {
+			return err
+		}
+		return errFound
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return nil
+	case err == nil:
+		err := fmt.Errorf("%s: MLflow run %q of target %q has no artifact %q", r.action, src.RunID, t.Name, want)
+		return temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+	}
+	return err
+}
+
+// errFound ends a listing early.
+var errFound = errors.New("found")
+
+// plan records in a dry run the first listing and, as a placeholder, the
+// downloads: which files there are, and where the artifacts proxy serves
+// them, shows only once the run is read.
+func (m *mlflowArtifacts) plan(ctx context.Context, want string) error {
+	if err := m.list(ctx, parentDir(want), func(mlflowFile) error { return nil }); err != nil {
+		return err
+	}
+	files := "<each artifact file>"
+	if want != "" {
+		files = "<each artifact file at or under " + want + ">"
+	}
+	u, _ := m.call.target.resolve(mlflowArtifactsProxy)
+	m.call.planned = append(m.call.planned, PlannedRequest{Method: http.MethodGet, URL: u.String() + "<experiment_id>/" + m.runID + "/artifacts/" + files})
+	return nil
+}
+
+// parentDir is the directory holding an artifact, "" for the root.
+func parentDir(p string) string {
+	if d := path.Dir(p); d != "." && d != "/" {
+		return d
+	}
+	return ""
+}
+
+// mlflowArtifactRoot returns where, relative to the target's URL, the
+// tracking server's artifacts proxy serves the run's artifacts, from the
+// run's info.artifact_uri. Artifacts stored elsewhere (s3://..., a path on
+// the server) are not served by it and are refused.
+func mlflowArtifactRoot(action string, t *Target, runID string, run json.RawMessage) (string, error) {
+	var doc struct {
+		Run struct {
+			Info struct {
+				ArtifactURI string `json:"artifact_uri"`
+			} `json:"info"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal(run, &doc); err != nil {
+		return "", fmt.Errorf("%s: target %q answered MLflow run %q in JSON aisoar does not understand: %w", action, t.Name, runID, err)
+	}
+	uri := doc.Run.Info.ArtifactURI
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "mlflow-artifacts" || (u.Host != "" && u.Host != t.URL.Host) || strings.Trim(u.Path, "/") == "" {
+		err := fmt.Errorf("%s: MLflow run %q keeps its artifacts at %q, which target %q does not serve through its artifacts proxy "+
+			"(mlflow server --serve-artifacts, artifact URIs mlflow-artifacts:/...); snapshot them where they are, e.g. {s3: <target>, prefix: ...}",
+			action, runID, uri, t.Name)
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), "NotServed", err)
+	}
+	return mlflowArtifactsProxy + escapeSegments(strings.Trim(u.Path, "/")) + "/", nil
+}
+
+// mlflowArtifacts walks one run's artifacts.
+type mlflowArtifacts struct {
+	*reader
+	call  *targetCall
+	runID string
+	// root is where the artifacts proxy serves the run's artifacts;
+	// prefix starts the items' names.
+	root, prefix    string
+	files, listings int
+	yield           func(content) error
+}
+
+// mlflowFile is an entry of an artifact listing; its path is relative to
+// the run's artifact root.
+type mlflowFile struct {
+	Path  string `json:"path"`
+	IsDir bool   `json:"is_dir"`
+}
+
+// walk keeps f, or every file under it when it is a directory.
+func (m *mlflowArtifacts) walk(ctx context.Context, f mlflowFile) error {
+	if f.IsDir {
+		return m.list(ctx, f.Path, func(g mlflowFile) error { return m.walk(ctx, g) })
+	}
+	return m.download(ctx, f.Path)
+}
+
+// list calls each with every entry of the run's artifact directory dir
+// ("" for the root), page by page.
+func (m *mlflowArtifacts) list(ctx context.Context, dir string, each func(mlflowFile) error) error {
+	query := url.Values{"run_id": {m.runID}}
+	if dir != "" {
+		query.Set("path", dir)
+	}
+	for {
+		if m.listings++; m.listings > maxMLflowFiles {
+			return m.tooMany()
+		}
+		activity.RecordHeartbeat(ctx, dir)
+		var page struct {
+			Files         []mlflowFile `json:"files"`
+			NextPageToken string       `json:"next_page_token"`
+		}
+		if err := m.call.do(ctx, http.MethodGet, rollbackMLflowAPI+"artifacts/list?"+query.Encode(), nil, &page); err != nil {
+			return fmt.Errorf("%s: listing artifacts %q of MLflow run %q: %w", m.action, dir, m.runID, err)
+		}
+		for _, f := range page.Files {
+			// Every entry is below dir; anything else would walk out of the
+			// run, or in circles.
+			if f.Path == "" || (dir != "" && !strings.HasPrefix(f.Path, dir+"/")) || slices.Contains(strings.Split(f.Path, "/"), "..") {
+				return fmt.Errorf("%s: target %q listed %q among the artifacts under %q of MLflow run %q", m.action, m.call.target.Name, f.Path, dir, m.runID)
+			}
+			if err := each(f); err != nil {
+				return err
+			}
+		}
+		if page.NextPageToken == "" {
+			return nil
+		}
+		query.Set("page_token", page.NextPageToken)
+	}
+}
+
+// download streams one artifact file into yield.
+func (m *mlflowArtifacts) download(ctx context.Context, file string) error {
+	if m.files++; m.files > maxMLflowFiles {
+		return m.tooMany()
+	}
+	activity.RecordHeartbeat(ctx, file)
+	t := m.call.target
+	u, err := t.resolve(m.root + escapeSegments(file))
+	if err != nil {
+		return badParams(m.action, "%v", err)
+	}
+	resp, err := m.open(ctx, t, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return m.yield(content{name: m.prefix + "/artifacts/" + file, source: "GET " + u.Redacted(),
+		contentType: resp.Header.Get("Content-Type"), body: resp.Body})
+}
+
+func (m *mlflowArtifacts) tooMany() error {
+	err := fmt.Errorf("%s: MLflow run %q has more than %d artifact files or directories there; snapshot a narrower artifact_path", m.action, m.runID, maxMLflowFiles)
+	return temporal.NewNonRetryableApplicationError(err.Error(), "TooLarge", err)
+}
+
+// escapeSegments escapes each segment of a slash-separated path for a URL.
+func escapeSegments(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }
 
 // statusError is nil for a 2xx answer, else a StatusError quoting the

@@ -57,7 +57,10 @@ type s3Request struct {
 	key    string
 	query  url.Values
 	header http.Header
-	body   []byte
+	// body is read twice, once to hash it for the signature and
+	// Content-MD5 and once to send it, so content too large for memory
+	// streams from a file; nil sends none.
+	body io.ReadSeeker
 	// planned is what a dry run records as the body; nil records the body
 	// as text.
 	planned any
@@ -85,67 +88,95 @@ func hasS3Code(err error, code string) bool {
 	return errors.As(err, &se) && se.Code == code
 }
 
-// send makes one S3 request, or records it in a dry run.
+// send makes one S3 request and reads its answer (up to maxAnswerBytes),
+// or records the request in a dry run.
 func (b *s3Bucket) send(ctx context.Context, r s3Request) (s3Answer, error) {
-	u := b.url(r.key, r.query)
 	if b.dryRun {
-		body := r.planned
-		if body == nil && len(r.body) > 0 {
-			body = plannedText(r.body)
-		}
-		b.planned = append(b.planned, PlannedRequest{Method: r.method, URL: u.String(), Body: body})
-		return s3Answer{}, nil
+		return s3Answer{}, b.record(r)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), bytes.NewReader(r.body))
+	resp, err := b.open(ctx, r)
 	if err != nil {
-		return s3Answer{}, fmt.Errorf("target %q: %w", b.target.Name, err)
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
-	if len(r.body) > 0 {
-		// Some operations (PutBucketPolicy among them) require a checksum
-		// of the body; the rest accept one.
-		sum := md5.Sum(r.body)
-		req.Header.Set("Content-Md5", base64.StdEncoding.EncodeToString(sum[:]))
-	}
-	secret, err := b.target.Auth.Secret(ctx)
-	if err != nil {
-		return s3Answer{}, fmt.Errorf("target %q: reading its secret access key: %w", b.target.Name, err)
-	}
-	region := b.target.Region
-	if region == "" {
-		region = s3DefaultRegion
-	}
-	if err := signV4(ctx, req, r.body, b.target.Auth.AccessKeyID, secret, region, time.Now()); err != nil {
-		return s3Answer{}, fmt.Errorf("target %q: signing %s %s: %w", b.target.Name, r.method, u.Redacted(), err)
-	}
-	req.Header.Set("User-Agent", "aisoar")
-	return b.receive(req)
-}
-
-// receive performs a signed request and reads its answer, turning an
-// error answer into an s3Error.
-func (b *s3Bucket) receive(req *http.Request) (s3Answer, error) {
-	t := b.target
-	client := t.Client
-	if client == nil {
-		client = defaultTargetClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return s3Answer{}, fmt.Errorf("target %q: %s %s: %w", t.Name, req.Method, req.URL.Redacted(), err)
+		return s3Answer{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return s3Answer{}, fmt.Errorf("target %q: reading the answer of %s %s: %w", t.Name, req.Method, req.URL.Redacted(), err)
+		return s3Answer{}, fmt.Errorf("target %q: reading the answer of %s %s: %w", b.target.Name, r.method, resp.Request.URL.Redacted(), err)
+	}
+	return s3Answer{header: resp.Header, body: data}, nil
+}
+
+// record notes r as a dry run's planned request.
+func (b *s3Bucket) record(r s3Request) error {
+	body := r.planned
+	if body == nil && r.body != nil {
+		data, err := io.ReadAll(r.body)
+		if err != nil {
+			return fmt.Errorf("target %q: reading the body of a planned request: %w", b.target.Name, err)
+		}
+		if len(data) > 0 {
+			body = plannedText(data)
+		}
+	}
+	b.planned = append(b.planned, PlannedRequest{Method: r.method, URL: b.url(r.key, r.query).String(), Body: body})
+	return nil
+}
+
+// open signs and sends r and returns a successful answer for the caller
+// to read and close; an error answer is an s3Error.
+func (b *s3Bucket) open(ctx context.Context, r s3Request) (*http.Response, error) {
+	t := b.target
+	u := b.url(r.key, r.query)
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.Name, err)
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	payloadHash, contentMD5, n, err := hashPayload(r.body)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: reading the body of %s %s: %w", t.Name, r.method, u.Redacted(), err)
+	}
+	if n > 0 {
+		// Set here rather than by NewRequest so that a file is sent with its
+		// length, not chunked, which S3 refuses.
+		req.Body, req.ContentLength = io.NopCloser(r.body), n
+		req.GetBody = func() (io.ReadCloser, error) {
+			_, err := r.body.Seek(0, io.SeekStart)
+			return io.NopCloser(r.body), err
+		}
+		// Some operations (PutBucketPolicy among them) require a checksum
+		// of the body; the rest accept one.
+		req.Header.Set("Content-Md5", contentMD5)
+	}
+	secret, err := t.Auth.Secret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: reading its secret access key: %w", t.Name, err)
+	}
+	region := t.Region
+	if region == "" {
+		region = s3DefaultRegion
+	}
+	if err := signV4(ctx, req, payloadHash, t.Auth.AccessKeyID, secret, region, time.Now()); err != nil {
+		return nil, fmt.Errorf("target %q: signing %s %s: %w", t.Name, r.method, u.Redacted(), err)
+	}
+	req.Header.Set("User-Agent", "aisoar")
+	resp, err := t.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %s %s: %w", t.Name, r.method, u.Redacted(), err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return s3Answer{header: resp.Header, body: data}, nil
+		return resp, nil
 	}
-	// S3 explains a failure in an XML <Error> document (HEAD answers have
-	// no body).
+	defer resp.Body.Close()
+	return nil, b.errorAnswer(req, resp)
+}
+
+// errorAnswer turns an error answer into an s3Error. S3 explains a
+// failure in an XML <Error> document (HEAD answers have no body).
+func (b *s3Bucket) errorAnswer(req *http.Request, resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	var doc struct {
 		Code    string `xml:"Code"`
 		Message string `xml:"Message"`
@@ -157,9 +188,25 @@ func (b *s3Bucket) receive(req *http.Request) (s3Answer, error) {
 	if len(excerpt) > maxErrorBody {
 		excerpt = excerpt[:maxErrorBody] + "…"
 	}
-	return s3Answer{}, &s3Error{Code: doc.Code, StatusError: &StatusError{
-		Target: t.Name, Method: req.Method, URL: req.URL.Redacted(), Status: resp.StatusCode, Body: excerpt,
+	return &s3Error{Code: doc.Code, StatusError: &StatusError{
+		Target: b.target.Name, Method: req.Method, URL: req.URL.Redacted(), Status: resp.StatusCode, Body: excerpt,
 	}}
+}
+
+// hashPayload reads body once for its SHA-256 (hex, as the signature
+// needs it) and MD5 (base64, as Content-MD5 needs it) and its length,
+// and rewinds it for sending. A nil body is empty.
+func hashPayload(body io.ReadSeeker) (payloadHash, contentMD5 string, n int64, err error) {
+	sha, sum := sha256.New(), md5.New()
+	if body != nil {
+		if n, err = io.Copy(io.MultiWriter(sha, sum), body); err != nil {
+			return "", "", 0, err
+		}
+		if _, err = body.Seek(0, io.SeekStart); err != nil {
+			return "", "", 0, err
+		}
+	}
+	return hex.EncodeToString(sha.Sum(nil)), base64.StdEncoding.EncodeToString(sum.Sum(nil)), n, nil
 }
 
 // url is the path-style URL of key (or of the bucket when key is "").
@@ -202,11 +249,9 @@ func plannedText(body []byte) string {
 }
 
 // signV4 signs req for S3 with AWS Signature Version 4 at the given time,
-// with the payload hash in X-Amz-Content-Sha256 as S3 requires. Headers
-// set after it are not signed.
-func signV4(ctx context.Context, req *http.Request, body []byte, accessKeyID, secret, region string, at time.Time) error {
-	sum := sha256.Sum256(body)
-	payloadHash := hex.EncodeToString(sum[:])
+// with the payload's SHA-256 (hex) in X-Amz-Content-Sha256 as S3
+// requires. Headers set after it are not signed.
+func signV4(ctx context.Context, req *http.Request, payloadHash, accessKeyID, secret, region string, at time.Time) error {
 	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
 	creds := aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret}
 	return v4.NewSigner().SignHTTP(ctx, creds, req, payloadHash, "s3", region, at, func(o *v4.SignerOptions) {
@@ -226,6 +271,13 @@ type s3PutOptions struct {
 
 // putObject stores body under key and returns the object's ETag.
 func (b *s3Bucket) putObject(ctx context.Context, key string, body []byte, opts s3PutOptions) (string, error) {
+	return b.putObjectFrom(ctx, key, bytes.NewReader(body), opts)
+}
+
+// putObjectFrom is putObject streaming the content from body, which it
+// reads twice (see s3Request.body), so a file of any size up to S3's
+// limit for one PutObject is stored without holding it in memory.
+func (b *s3Bucket) putObjectFrom(ctx context.Context, key string, body io.ReadSeeker, opts s3PutOptions) (string, error) {
 	header := http.Header{}
 	if opts.ContentType != "" {
 		header.Set("Content-Type", opts.ContentType)
@@ -237,11 +289,25 @@ func (b *s3Bucket) putObject(ctx context.Context, key string, body []byte, opts 
 	return ans.header.Get("ETag"), err
 }
 
-// getObject returns the object stored under key; a missing key is an
-// s3Error with code NoSuchKey.
-func (b *s3Bucket) getObject(ctx context.Context, key string) ([]byte, error) {
-	ans, err := b.send(ctx, s3Request{method: http.MethodGet, key: key})
-	return ans.body, err
+// s3MaxPutBytes is the largest object one PutObject writes.
+const s3MaxPutBytes = 5 << 30
+
+// openObject starts reading the object stored under key and returns its
+// body, for the caller to read and close, and its size (-1 when the
+// answer does not say). The body streams: objects of any size are read
+// without holding them in memory. A missing key is an s3Error with code
+// NoSuchKey. In a dry run it records the request and returns an empty
+// body.
+func (b *s3Bucket) openObject(ctx context.Context, key string) (io.ReadCloser, int64, error) {
+	r := s3Request{method: http.MethodGet, key: key}
+	if b.dryRun {
+		return http.NoBody, 0, b.record(r)
+	}
+	resp, err := b.open(ctx, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return resp.Body, resp.ContentLength, nil
 }
 
 // s3Object is an object in a listing.
@@ -293,7 +359,7 @@ func (b *s3Bucket) policy(ctx context.Context) ([]byte, error) {
 
 // putPolicy replaces the bucket policy with doc, a JSON policy document.
 func (b *s3Bucket) putPolicy(ctx context.Context, doc []byte) error {
-	_, err := b.send(ctx, s3Request{method: http.MethodPut, query: policyQuery(), body: doc, planned: json.RawMessage(doc),
+	_, err := b.send(ctx, s3Request{method: http.MethodPut, query: policyQuery(), body: bytes.NewReader(doc), planned: json.RawMessage(doc),
 		header: http.Header{"Content-Type": {"application/json"}}})
 	return err
 }

@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +64,11 @@ func TestSignV4AWSExamples(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			at := time.Date(2013, 5, 24, 0, 0, 0, 0, time.UTC)
-			if err := signV4(context.Background(), req, []byte(tt.body), keyID, secret, "us-east-1", at); err != nil {
+			payloadHash, _, _, err := hashPayload(strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := signV4(context.Background(), req, payloadHash, keyID, secret, "us-east-1", at); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := req.Header.Get("Authorization"), "AWS4-HMAC-SHA256 "+scope+tt.want; got != want {
@@ -95,6 +102,18 @@ func s3TestBucket(t *testing.T, tg *Target, dryRun bool) *s3Bucket {
 	return b
 }
 
+// readTestObject reads an object whole through openObject.
+func readTestObject(t *testing.T, b *s3Bucket, key string) ([]byte, int64, error) {
+	t.Helper()
+	body, size, err := b.openObject(t.Context(), key)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	return data, size, err
+}
+
 func TestS3Objects(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.New(t, []string{"evidence"})
@@ -111,9 +130,9 @@ func TestS3Objects(t *testing.T) {
 			t.Errorf("putObject(%q) ETag = %q, want a quoted ETag", k, etag)
 		}
 	}
-	got, err := b.getObject(ctx, keys[2])
-	if err != nil || string(got) != `{"k":"inc-1/modèle.json"}` {
-		t.Errorf("getObject = %q, %v", got, err)
+	got, size, err := readTestObject(t, b, keys[2])
+	if err != nil || string(got) != `{"k":"inc-1/modèle.json"}` || size != int64(len(got)) {
+		t.Errorf("openObject = %q (size %d), %v", got, size, err)
 	}
 
 	// Write once: a second write of the key is refused, and not retried.
@@ -128,9 +147,9 @@ func TestS3Objects(t *testing.T) {
 		t.Error("write-once put replaced the object")
 	}
 
-	_, err = b.getObject(ctx, "inc-1/missing.json")
+	_, _, err = b.openObject(ctx, "inc-1/missing.json")
 	if !hasS3Code(err, "NoSuchKey") || !strings.Contains(err.Error(), "NoSuchKey: The specified key does not exist.") {
-		t.Errorf("getObject(missing) = %v, want NoSuchKey with S3's message", err)
+		t.Errorf("openObject(missing) = %v, want NoSuchKey with S3's message", err)
 	}
 
 	// Listing pages through the prefix in key order.
@@ -154,6 +173,35 @@ func TestS3Objects(t *testing.T) {
 	}
 	if want := []string{"inc-1/alerts/a b+c.json", "inc-1/log$1.txt", "inc-1/modèle.json"}; !slices.Equal(listed, want) {
 		t.Errorf("listed %q, want %q", listed, want)
+	}
+}
+
+// TestS3Stream stores an object larger than any answer aisoar buffers
+// from a file and reads it back, both streamed.
+func TestS3Stream(t *testing.T) {
+	srv := s3test.New(t, []string{"evidence"})
+	b := s3TestBucket(t, s3TestTarget(t, srv, "evidence"), false)
+	data := bytes.Repeat([]byte("0123456789abcdef"), (maxAnswerBytes+1<<20)/16)
+	f, err := os.CreateTemp(t.TempDir(), "object")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.putObjectFrom(t.Context(), "big.bin", f, s3PutOptions{IfAbsent: true}); err != nil {
+		t.Fatalf("putObjectFrom: %v", err)
+	}
+	if stored, _ := srv.Object("evidence", "big.bin"); !bytes.Equal(stored, data) {
+		t.Errorf("stored %d bytes, want the %d sent", len(stored), len(data))
+	}
+	got, size, err := readTestObject(t, b, "big.bin")
+	if err != nil || !bytes.Equal(got, data) || size != int64(len(data)) {
+		t.Errorf("openObject read %d bytes (size %d), %v; want %d", len(got), size, err, len(data))
 	}
 }
 
@@ -202,9 +250,9 @@ func TestS3Signing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := s3TestTarget(t, srv, "lake")
 			tt.configure(tg)
-			_, err := s3TestBucket(t, tg, false).getObject(ctx, "a.json")
+			_, _, err := s3TestBucket(t, tg, false).openObject(ctx, "a.json")
 			if !hasS3Code(err, tt.code) || !IsStatus(err, tt.status) {
-				t.Fatalf("getObject = %v, want %d %s", err, tt.status, tt.code)
+				t.Fatalf("openObject = %v, want %d %s", err, tt.status, tt.code)
 			}
 			if appErr := appError(t, activityError(err)); !appErr.NonRetryable() {
 				t.Errorf("%s is retryable, want non-retryable", tt.code)
@@ -229,10 +277,16 @@ func TestS3DryRun(t *testing.T) {
 	if _, err := b.putObject(ctx, "inc 1/a.json", []byte(`{"a":1}`), s3PutOptions{IfAbsent: true}); err != nil {
 		t.Fatal(err)
 	}
+	if body, _, err := b.openObject(ctx, "inc 1/a.json"); err != nil || body == nil {
+		t.Fatalf("openObject in a dry run = %v, %v; want an empty body", body, err)
+	}
 	if got := srv.Requests(); len(got) != 0 {
 		t.Errorf("a dry run sent %d requests", len(got))
 	}
-	want := []PlannedRequest{{Method: "PUT", URL: srv.URL + "/evidence/inc%201/a.json", Body: `{"a":1}`}}
+	want := []PlannedRequest{
+		{Method: "PUT", URL: srv.URL + "/evidence/inc%201/a.json", Body: `{"a":1}`},
+		{Method: "GET", URL: srv.URL + "/evidence/inc%201/a.json"},
+	}
 	if got := b.plan().Planned; !slices.Equal(got, want) {
 		t.Errorf("planned %+v, want %+v", got, want)
 	}

@@ -15,12 +15,14 @@ import (
 
 var snapshotEvidenceSpec = playbooks.ActionSpec{
 	Name: "snapshot_evidence",
-	Doc:  "Copies evidence (URLs, target answers, log queries, S3 objects, the alert) into the write-once evidence store and signs a manifest of it.",
+	Doc:  "Copies evidence (URLs, target answers, log queries, S3 objects, MLflow runs and artifacts, the alert) into the write-once evidence store and signs a manifest of it.",
 	Params: []playbooks.ParamSpec{
 		{Name: "items", Type: playbooks.TypeList, Required: true, Doc: "what to keep, each one of: {url} (host in actions.http.allow_hosts); " +
 			"{target, path} (GET with the target's credentials); {log_query: <http target>, path, body} (POST, the answer is kept); " +
-			"{s3: <target>, prefix | key}; {name, value} (inline JSON, e.g. value: ${{ alert }}). Each may set name; " +
-			"there is no undo: evidence is never deleted"},
+			"{s3: <target>, prefix | key}; {mlflow: <target>, run_id, artifact_path} (the run's metadata as mlflow/<run_id>/run.json and, " +
+			"with artifact_path, each file at or under it, \".\" for all, as mlflow/<run_id>/artifacts/<path>, at most 1000, downloaded through " +
+			"the server's artifacts proxy, mlflow server --serve-artifacts); {name, value} (inline JSON, e.g. value: ${{ alert }}). " +
+			"Each may set name (for an s3 prefix and mlflow, the start of the items' names); there is no undo: evidence is never deleted"},
 		{Name: "playbook", Type: playbooks.TypeMap, Doc: "the running playbook, recorded and signed in the manifest: ${{ playbook }}"},
 	},
 }
@@ -82,7 +84,7 @@ func (a *snapshotEvidenceAction) Run(ctx context.Context, p SnapshotEvidencePara
 	}
 	items := make([]item, len(p.Items))
 	for i, raw := range p.Items {
-		src, form, err := parseSource(action, fmt.Sprintf("items[%d]", i), raw, formURL, formTarget, formLogQuery, formS3, formValue)
+		src, form, err := parseSource(action, fmt.Sprintf("items[%d]", i), raw, formURL, formTarget, formLogQuery, formS3, formMLflow, formValue)
 		if err != nil {
 			return SnapshotEvidenceResult{}, err
 		}

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -30,7 +29,8 @@ type Target struct {
 	Bucket    string
 	Auth      TargetAuth
 	// Client sends the requests; it carries the target's CA when the config
-	// names one. Nil means a client with a one-minute timeout.
+	// names one. Nil means http.DefaultClient. Requests end with the step's
+	// context, so the step's timeout bounds them.
 	Client *http.Client
 }
 
@@ -214,11 +214,7 @@ func (c *targetCall) doAs(ctx context.Context, method, path, contentType string,
 
 // send performs an authorized request and decodes its JSON answer.
 func (t *Target) send(req *http.Request, out any) error {
-	client := t.Client
-	if client == nil {
-		client = defaultTargetClient
-	}
-	resp, err := client.Do(req)
+	resp, err := t.httpClient().Do(req)
 	if err != nil {
 		return fmt.Errorf("target %q: %s %s: %w", t.Name, req.Method, req.URL.Redacted(), err)
 	}
@@ -243,7 +239,13 @@ func (t *Target) send(req *http.Request, out any) error {
 	return nil
 }
 
-var defaultTargetClient = &http.Client{Timeout: time.Minute}
+// httpClient is the client requests to the target are sent with.
+func (t *Target) httpClient() *http.Client {
+	if t.Client == nil {
+		return http.DefaultClient
+	}
+	return t.Client
+}
 
 // authorize adds the target's credentials to req.
 func (t *Target) authorize(ctx context.Context, req *http.Request) error {

@@ -27,11 +27,7 @@ type vaultCall struct {
 }
 
 func (t *Target) vault(ctx context.Context, action string, dryRun bool) (*vaultCall, error) {
-	httpClient := defaultTargetClient
-	if t.Client != nil {
-		httpClient = t.Client
-	}
-	copied := *httpClient
+	copied := *t.httpClient()
 	v := &vaultCall{target: t, dryRun: dryRun, planned: &[]PlannedRequest{}}
 	if dryRun {
 		copied.Transport = planTransport{planned: v.planned}

@@ -154,7 +154,7 @@ type Playbook struct {
 // Item is one piece of evidence.
 type Item struct {
 	Name string `json:"name"`
-	// Source says where the item came from: a URL, "mlflow:<target>/runs/<id>", …
+	// Source says where the item came from, such as "GET <url>" or "s3://<bucket>/<key>".
 	Source      string    `json:"source"`
 	SHA256      string    `json:"sha256"`
 	Size        int64     `json:"size"`

@@ -14,8 +14,10 @@ import (
 	"github.com/aisoar/aisoar/config"
 )
 
-// targetTimeout bounds one request to a target.
-const targetTimeout = time.Minute
+// targetHeaderTimeout bounds the wait for a target's answer to start.
+// The whole exchange is bounded by the step's timeout instead, so that a
+// large artifact or evidence object can take as long as the step allows.
+const targetHeaderTimeout = time.Minute
 
 // Targets turns the config's targets into the actions' targets. Secrets
 // stay references, read by the activity when it makes a request.
@@ -26,7 +28,8 @@ func Targets(cfg map[string]config.Target) (activities.Targets, error) {
 		if err != nil {
 			return nil, fmt.Errorf("targets.%s.url: %w", name, err)
 		}
-		client := &http.Client{Timeout: targetTimeout}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.ResponseHeaderTimeout = targetHeaderTimeout
 		if t.CAFile != "" {
 			pem, err := os.ReadFile(t.CAFile)
 			if err != nil {
@@ -36,15 +39,13 @@ func Targets(cfg map[string]config.Target) (activities.Targets, error) {
 			if !pool.AppendCertsFromPEM(pem) {
 				return nil, fmt.Errorf("targets.%s.ca_file: %s holds no PEM certificate", name, t.CAFile)
 			}
-			transport := http.DefaultTransport.(*http.Transport).Clone()
 			transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-			client.Transport = transport
 		}
 		out[name] = &activities.Target{
 			Name: name, Kind: t.Kind, URL: u,
 			Namespace: t.Namespace, Region: t.Region, Bucket: t.Bucket,
 			Auth:   targetAuth(t.Auth),
-			Client: client,
+			Client: &http.Client{Transport: transport},
 		}
 	}
 	return out, nil

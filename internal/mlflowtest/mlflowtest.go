@@ -1,10 +1,13 @@
-// Package mlflowtest is a test double of the MLflow Model Registry REST
-// API (/api/2.0/mlflow/registered-models/... and model-versions/get):
-// registered models with versions, aliases and tags, in the request and
-// response shapes, status codes and error bodies ({"error_code": ...,
-// "message": ...}) MLflow documents, behind the basic authentication of
-// MLflow's auth app. It records every request and injects failures. It is
-// the one place tests fake MLflow.
+// Package mlflowtest is a test double of the MLflow tracking server's
+// REST API: the Model Registry (/api/2.0/mlflow/registered-models/... and
+// model-versions/get) with versions, aliases and tags; runs (runs/get) and
+// their artifacts, listed with artifacts/list and downloaded through the
+// artifacts proxy of a server started with --serve-artifacts
+// (/api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/<path>).
+// It follows the request and response shapes, status codes and error
+// bodies ({"error_code": ..., "message": ...}) MLflow documents, behind
+// the basic authentication of MLflow's auth app. It records every request
+// and injects failures. It is the one place tests fake MLflow.
 package mlflowtest
 
 import (
@@ -15,7 +18,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +28,10 @@ import (
 
 // API is the path prefix of MLflow's REST API.
 const API = "/api/2.0/mlflow/"
+
+// ArtifactsAPI is the path prefix of the tracking server's artifacts
+// proxy; a run's artifacts are under <experiment>/<run>/artifacts/.
+const ArtifactsAPI = "/api/2.0/mlflow-artifacts/artifacts/"
 
 // timestamp is the creation and update time the double reports, in
 // milliseconds since the epoch as MLflow does.
@@ -35,8 +44,23 @@ type Server struct {
 
 	mu       sync.Mutex
 	models   map[string]*model
+	runs     map[string]*Run
+	pageSize int
 	requests []Request
 	faults   []*fault
+}
+
+// Run is a tracking run with its data and artifacts.
+type Run struct {
+	ID           string
+	ExperimentID string
+	Name         string
+	Metrics      map[string]float64
+	Params       map[string]string
+	Tags         map[string]string
+	// Artifacts are the run's artifact files by path relative to its
+	// artifact root ("model/MLmodel"); directories are implied by them.
+	Artifacts map[string][]byte
 }
 
 type model struct {
@@ -65,7 +89,7 @@ type fault struct {
 // username and password; it is closed when the test ends.
 func New(t testing.TB, username, password string) *Server {
 	t.Helper()
-	s := &Server{username: username, password: password, models: map[string]*model{}}
+	s := &Server{username: username, password: password, models: map[string]*model{}, runs: map[string]*Run{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -90,6 +114,22 @@ func (s *Server) Alias(name, alias string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.models[name].aliases[alias]
+}
+
+// AddRun records a finished run, served as MLflow serves a run whose
+// artifact_uri is mlflow-artifacts:/<experiment>/<run>/artifacts.
+func (s *Server) AddRun(r Run) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runs[r.ID] = &r
+}
+
+// SetArtifactPageSize makes artifacts/list answer at most n entries a
+// page, with a next_page_token for the rest; 0 answers all at once.
+func (s *Server) SetArtifactPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = n
 }
 
 // Tags returns a registered model's tags.
@@ -216,8 +256,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if artifact, ok := strings.CutPrefix(r.URL.Path, ArtifactsAPI); ok && r.Method == http.MethodGet {
+		s.downloadArtifact(w, artifact)
+		return
+	}
 	route := r.Method + " " + strings.TrimPrefix(r.URL.Path, API)
 	switch route {
+	case "GET runs/get":
+		a, ok := args("run_id")
+		if !ok {
+			return
+		}
+		if run := s.run(w, a[0]); run != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"run": run.run()})
+		}
+	case "GET artifacts/list":
+		a, ok := args("run_id")
+		if !ok {
+			return
+		}
+		if run := s.run(w, a[0]); run != nil {
+			s.listArtifacts(w, run, req.Query.Get("path"), req.Query.Get("page_token"))
+		}
 	case "GET registered-models/get":
 		a, ok := args("name")
 		if !ok {
@@ -290,6 +350,144 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = fmt.Fprint(w, "<!doctype html><title>404 Not Found</title><h1>Not Found</h1>")
 	}
+}
+
+// run returns the run with the id, or answers MLflow's not-found error and
+// returns nil. The caller holds s.mu.
+func (s *Server) run(w http.ResponseWriter, id string) *Run {
+	r, ok := s.runs[id]
+	if !ok {
+		writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Run with id=%s not found", id))
+		return nil
+	}
+	return r
+}
+
+// artifactURI is where the run's artifacts are, as the tracking server
+// with --serve-artifacts records it.
+func (r *Run) artifactURI() string {
+	return "mlflow-artifacts:/" + r.ExperimentID + "/" + r.ID + "/artifacts"
+}
+
+// run is the Run object of MLflow's REST API; empty lists are left out,
+// as MLflow's JSON leaves them out.
+func (r *Run) run() map[string]any {
+	data := map[string]any{}
+	if len(r.Metrics) > 0 {
+		var metrics []map[string]any
+		for _, k := range slices.Sorted(maps.Keys(r.Metrics)) {
+			metrics = append(metrics, map[string]any{"key": k, "value": r.Metrics[k], "timestamp": timestamp, "step": 0})
+		}
+		data["metrics"] = metrics
+	}
+	for field, kv := range map[string]map[string]string{"params": r.Params, "tags": r.Tags} {
+		if len(kv) > 0 {
+			var list []map[string]string
+			for _, k := range slices.Sorted(maps.Keys(kv)) {
+				list = append(list, map[string]string{"key": k, "value": kv[k]})
+			}
+			data[field] = list
+		}
+	}
+	return map[string]any{
+		"info": map[string]any{
+			"run_id":          r.ID,
+			"run_uuid":        r.ID,
+			"run_name":        r.Name,
+			"experiment_id":   r.ExperimentID,
+			"user_id":         "mlflow",
+			"status":          "FINISHED",
+			"start_time":      timestamp,
+			"end_time":        timestamp,
+			"artifact_uri":    r.artifactURI(),
+			"lifecycle_stage": "active",
+		},
+		"data":   data,
+		"inputs": map[string]any{},
+	}
+}
+
+// listArtifacts answers artifacts/list: the files and directories
+// directly in dir ("" for the root), by path relative to the artifact
+// root, a page at a time. The caller holds s.mu.
+func (s *Server) listArtifacts(w http.ResponseWriter, r *Run, dir, pageToken string) {
+	if !safePath(dir) {
+		writeError(w, "INVALID_PARAMETER_VALUE", "Invalid path")
+		return
+	}
+	dir = strings.Trim(dir, "/")
+	entries := map[string]map[string]any{}
+	for p, data := range r.Artifacts {
+		rest, ok := strings.CutPrefix(p, dir+"/")
+		if dir == "" {
+			rest, ok = p, true
+		}
+		if !ok {
+			continue
+		}
+		if first, _, nested := strings.Cut(rest, "/"); nested {
+			entries[path.Join(dir, first)] = map[string]any{"path": path.Join(dir, first), "is_dir": true}
+		} else {
+			entries[p] = map[string]any{"path": p, "is_dir": false, "file_size": len(data)}
+		}
+	}
+	files := make([]map[string]any, 0, len(entries))
+	for _, p := range slices.Sorted(maps.Keys(entries)) {
+		files = append(files, entries[p])
+	}
+	start, _ := strconv.Atoi(pageToken)
+	if start < 0 || start > len(files) {
+		writeError(w, "INVALID_PARAMETER_VALUE", fmt.Sprintf("Invalid page token %q", pageToken))
+		return
+	}
+	files = files[start:]
+	answer := map[string]any{"root_uri": r.artifactURI()}
+	if s.pageSize > 0 && len(files) > s.pageSize {
+		files = files[:s.pageSize]
+		answer["next_page_token"] = strconv.Itoa(start + s.pageSize)
+	}
+	if len(files) > 0 {
+		answer["files"] = files
+	}
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// downloadArtifact answers a download through the artifacts proxy of
+// <experiment>/<run>/artifacts/<path> with the file, as a streamed
+// attachment with the media type its name suggests. The caller holds
+// s.mu.
+func (s *Server) downloadArtifact(w http.ResponseWriter, artifact string) {
+	if !safePath(artifact) {
+		writeError(w, "INVALID_PARAMETER_VALUE", "Invalid path")
+		return
+	}
+	parts := strings.SplitN(artifact, "/", 4)
+	var data []byte
+	found := false
+	if len(parts) == 4 && parts[2] == "artifacts" {
+		if r, ok := s.runs[parts[1]]; ok && r.ExperimentID == parts[0] {
+			data, found = r.Artifacts[parts[3]]
+		}
+	}
+	if !found {
+		writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("File %s does not exist", artifact))
+		return
+	}
+	contentType := mime.TypeByExtension(path.Ext(artifact))
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", "attachment; filename="+path.Base(artifact))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+}
+
+// safePath reports whether p stays within the artifact root, as MLflow's
+// validate_path_is_safe requires.
+func safePath(p string) bool {
+	return !strings.HasPrefix(p, "/") && !slices.Contains(strings.Split(p, "/"), "..")
 }
 
 // model returns the named model, or answers MLflow's not-found error and

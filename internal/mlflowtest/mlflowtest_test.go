@@ -2,6 +2,7 @@ package mlflowtest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -59,5 +60,58 @@ func TestServer(t *testing.T) {
 	rm, _ := body["registered_model"].(map[string]any)
 	if code != 200 || len(rm["aliases"].([]any)) != 2 || len(rm["tags"].([]any)) != 1 {
 		t.Errorf("registered model: %d %v", code, body)
+	}
+}
+
+func TestRunsAndArtifacts(t *testing.T) {
+	s := New(t, "u", "p")
+	s.AddRun(Run{ID: "r1", ExperimentID: "7", Name: "train", Metrics: map[string]float64{"acc": 0.9}, Params: map[string]string{"lr": "0.1"},
+		Artifacts: map[string][]byte{"model/MLmodel": []byte("flavors: {}"), "model/data/w.bin": {1, 2}, "notes.txt": []byte("hi")}})
+	s.SetArtifactPageSize(1)
+
+	code, body := do(t, s, "GET", API+"runs/get?run_id=r1", "", "p", "")
+	run, _ := body["run"].(map[string]any)
+	info, _ := run["info"].(map[string]any)
+	if code != 200 || info["artifact_uri"] != "mlflow-artifacts:/7/r1/artifacts" || info["experiment_id"] != "7" || run["data"] == nil {
+		t.Errorf("runs/get: %d %v", code, body)
+	}
+	if code, body := do(t, s, "GET", API+"runs/get?run_id=nope", "", "p", ""); code != 404 || body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+		t.Errorf("runs/get of a missing run: %d %v", code, body)
+	}
+
+	// The root lists a directory and a file, a page at a time.
+	var listed []any
+	token := ""
+	for range 5 {
+		code, body := do(t, s, "GET", API+"artifacts/list?run_id=r1&page_token="+token, "", "p", "")
+		if code != 200 || body["root_uri"] != "mlflow-artifacts:/7/r1/artifacts" {
+			t.Fatalf("artifacts/list: %d %v", code, body)
+		}
+		listed = append(listed, body["files"].([]any)...)
+		if token, _ = body["next_page_token"].(string); token == "" {
+			break
+		}
+	}
+	want := `[{"is_dir":true,"path":"model"},{"file_size":2,"is_dir":false,"path":"notes.txt"}]`
+	if got, _ := json.Marshal(listed); string(got) != want {
+		t.Errorf("listed %s, want %s", got, want)
+	}
+	if code, body := do(t, s, "GET", API+"artifacts/list?run_id=r1&path=../x", "", "p", ""); code != 400 {
+		t.Errorf("listing outside the run: %d %v", code, body)
+	}
+
+	req, _ := http.NewRequest("GET", s.URL+ArtifactsAPI+"7/r1/artifacts/model/MLmodel", nil)
+	req.SetBasicAuth("u", "p")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(data) != "flavors: {}" || resp.Header.Get("Content-Disposition") != "attachment; filename=MLmodel" {
+		t.Errorf("download: %d %q %v", resp.StatusCode, data, resp.Header)
+	}
+	if code, body := do(t, s, "GET", ArtifactsAPI+"8/r1/artifacts/model/MLmodel", "", "p", ""); code != 404 || body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+		t.Errorf("download from another experiment: %d %v", code, body)
 	}
 }
