@@ -87,7 +87,7 @@ func checkQuarantineError(t *testing.T, err error, retryable bool, wantMsg ...st
 func airflowRequests(srv *airflowtest.Server) []string {
 	var got []string
 	for _, r := range srv.Requests() {
-		got = append(got, strings.TrimSpace(r.Method+" "+r.Path+" "+r.Body))
+		got = append(got, strings.TrimSpace(r.Method+" "+r.RequestURI()+" "+r.Raw))
 	}
 	return got
 }

@@ -501,7 +501,7 @@ func TestRollbackKServe(t *testing.T) {
 				"metadata": map[string]any{"resourceVersion": "1", "annotations": map[string]any{"aisoar.io/rollback": record}},
 				"spec":     map[string]any{"predictor": map[string]any{"canaryTrafficPercent": float64(0)}},
 			}
-			if patch.Method != "PATCH" || patch.Path != path || patch.ContentType != "application/merge-patch+json" || !reflect.DeepEqual(patch.Body, wantBody) {
+			if patch.Method != "PATCH" || patch.Path != path || patch.Header.Get("Content-Type") != "application/merge-patch+json" || !reflect.DeepEqual(patch.Body, wantBody) {
 				t.Errorf("patch = %+v, want merge patch %v", patch, wantBody)
 			}
 		})

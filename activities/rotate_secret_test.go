@@ -228,7 +228,7 @@ func TestRotateSecretRevokeLeasePrefix(t *testing.T) {
 	if got := vaultCalls(e.vault); !slices.Equal(got, []string{"PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot", "PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot"}) {
 		t.Errorf("Vault saw %q", got)
 	}
-	if ns := e.vault.Requests()[0].Namespace; ns != "ml-platform" {
+	if ns := e.vault.Requests()[0].Header.Get("X-Vault-Namespace"); ns != "ml-platform" {
 		t.Errorf("X-Vault-Namespace = %q, want the target's namespace", ns)
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // The credentials a Server accepts: basic authentication on /api/v1, as
@@ -31,41 +33,29 @@ const (
 // Server is an Airflow double on a loopback httptest server.
 type Server struct {
 	*httptest.Server
+	rec doubletest.Recorder
 
-	mu       sync.Mutex
-	dags     map[string]bool // DAG id to is_paused
-	requests []Request
-	faults   map[string][]int // by method and path; 0 hangs
+	mu   sync.Mutex
+	dags map[string]bool // DAG id to is_paused
 }
 
 // New starts an Airflow double with the DAGs given as id to is_paused; it
 // is closed when the test ends.
 func New(t testing.TB, dags map[string]bool) *Server {
 	t.Helper()
-	s := &Server{dags: map[string]bool{}, faults: map[string][]int{}}
+	s := &Server{dags: map[string]bool{}}
 	for id, paused := range dags {
 		s.dags[id] = paused
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string
-	// Path is the request path with its query, as sent.
-	Path   string
-	Body   string
-	Status int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // Paused reports whether a DAG is paused.
 func (s *Server) Paused(dagID string) bool {
@@ -77,16 +67,12 @@ func (s *Server) Paused(dagID string) bool {
 // FailNext answers the next n requests of method on path (such as
 // "/api/v1/dags/ingest", without the query) with status.
 func (s *Server) FailNext(method, path string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[method+" "+path] = append(s.faults[method+" "+path], status)
-	}
+	s.rec.FailNext(method+" "+path, status, n)
 }
 
 // HangNext makes the next request of method on path wait without
 // answering until the client gives up.
-func (s *Server) HangNext(method, path string) { s.FailNext(method, path, 0, 1) }
+func (s *Server) HangNext(method, path string) { s.rec.HangNext(method+" "+path, 1) }
 
 // reply is an answer: a status and a JSON body.
 type reply struct {
@@ -95,43 +81,35 @@ type reply struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	var fault *int
-	if queued := s.faults[r.Method+" "+r.URL.Path]; len(queued) > 0 {
-		fault, s.faults[r.Method+" "+r.URL.Path] = &queued[0], queued[1:]
-	}
-	s.mu.Unlock()
-	if fault != nil && *fault == 0 {
-		<-r.Context().Done()
+	version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/api/"), "/")
+	if version != "v1" && version != "v2" {
+		doubletest.WriteJSON(w, http.StatusNotFound, map[string]any{"detail": "Not Found"})
 		return
 	}
-	version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/api/"), "/")
-	var rep reply
-	switch {
-	case version != "v1" && version != "v2":
-		rep = reply{http.StatusNotFound, map[string]any{"detail": "Not Found"}}
-	case fault != nil:
-		rep = problem(version, *fault, http.StatusText(*fault), "injected failure")
-	default:
-		if !authenticated(r, version) {
-			rep = problem(version, http.StatusUnauthorized, "Unauthorized", "Not authenticated")
-			break
-		}
-		s.mu.Lock()
-		rep = s.answer(r, version, rest, body)
-		s.mu.Unlock()
+	writeFault := func(w http.ResponseWriter, f doubletest.Fault) {
+		problem(version, f.Status, http.StatusText(f.Status), "injected failure").write(w, version)
 	}
+	if s.rec.Inject(w, r, writeFault, r.Method+" "+r.URL.Path) {
+		return
+	}
+	if !authenticated(r, version) {
+		problem(version, http.StatusUnauthorized, "Unauthorized", "Not authenticated").write(w, version)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Body: string(body), Status: rep.status})
+	rep := s.answer(r, version, rest, body)
 	s.mu.Unlock()
-	contentType := "application/json"
+	rep.write(w, version)
+}
+
+// write answers with the reply; Airflow 2 sends its errors as problem
+// JSON.
+func (rep reply) write(w http.ResponseWriter, version string) {
 	if version == "v1" && rep.status >= 400 {
-		contentType = "application/problem+json"
+		w.Header().Set("Content-Type", "application/problem+json")
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(rep.status)
-	_ = json.NewEncoder(w).Encode(rep.body)
+	doubletest.WriteJSON(w, rep.status, rep.body)
 }
 
 func authenticated(r *http.Request, version string) bool {

@@ -9,7 +9,6 @@
 package kafkaconnecttest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // The basic-auth credentials a Server accepts.
@@ -37,12 +38,11 @@ const (
 // Server is a Kafka Connect double on a loopback httptest server.
 type Server struct {
 	*httptest.Server
+	rec doubletest.Recorder
 
 	mu         sync.Mutex
 	connectors map[string]*connector
 	lag        int
-	requests   []Request
-	faults     map[string][]int // by path; 0 hangs
 }
 
 // connector is a connector's status; pending is a pause or resume the
@@ -57,9 +57,8 @@ type connector struct {
 // New starts a Kafka Connect double; it is closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{connectors: map[string]*connector{}, faults: map[string][]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s := &Server{connectors: map[string]*connector{}}
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -87,19 +86,11 @@ func (s *Server) State(name string) (string, []string) {
 	return c.state, slices.Clone(c.tasks)
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string
-	Path   string
-	Status int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // Writes returns the PUT requests received so far, in order.
 func (s *Server) Writes() []Request {
@@ -114,17 +105,11 @@ func (s *Server) Writes() []Request {
 
 // FailNext answers the next n requests for path (such as
 // "/connectors/docs-sink/pause") with status.
-func (s *Server) FailNext(path string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[path] = append(s.faults[path], status)
-	}
-}
+func (s *Server) FailNext(path string, status, n int) { s.rec.FailNext(path, status, n) }
 
 // HangNext makes the next request for path wait without answering until
 // the client gives up.
-func (s *Server) HangNext(path string) { s.FailNext(path, 0, 1) }
+func (s *Server) HangNext(path string) { s.rec.HangNext(path, 1) }
 
 // reply is an answer: a status and a JSON body, none when nil.
 type reply struct {
@@ -138,31 +123,30 @@ func connectError(status int, format string, args ...any) reply {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	var rep reply
-	var hang bool
-	if queued := s.faults[r.URL.Path]; len(queued) > 0 {
-		s.faults[r.URL.Path] = queued[1:]
-		hang = queued[0] == 0
-		rep = connectError(queued[0], "injected failure")
-	} else if user, pass, ok := r.BasicAuth(); !ok || user != Username || pass != Password {
-		rep = connectError(http.StatusUnauthorized, "User cannot access the resource.")
-	} else {
-		rep = s.answer(r)
-	}
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: rep.status})
-	s.mu.Unlock()
-	if hang {
-		<-r.Context().Done()
+	if s.rec.Inject(w, r, writeFault, r.URL.Path) {
 		return
 	}
+	if user, pass, ok := r.BasicAuth(); !ok || user != Username || pass != Password {
+		connectError(http.StatusUnauthorized, "User cannot access the resource.").write(w)
+		return
+	}
+	s.mu.Lock()
+	rep := s.answer(r)
+	s.mu.Unlock()
+	rep.write(w)
+}
+
+// writeFault answers an injected failure with Connect's error body.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	connectError(f.Status, "injected failure").write(w)
+}
+
+func (rep reply) write(w http.ResponseWriter) {
 	if rep.body == nil {
 		w.WriteHeader(rep.status)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rep.status)
-	_ = json.NewEncoder(w).Encode(rep.body)
+	doubletest.WriteJSON(w, rep.status, rep.body)
 }
 
 // answer serves an authenticated request; the caller holds s.mu.

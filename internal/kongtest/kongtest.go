@@ -11,11 +11,9 @@
 package kongtest
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -28,6 +26,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // Consumer is a Kong consumer.
@@ -58,26 +58,17 @@ type Plugin struct {
 	UpdatedAt  int64
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string
-	Path   string
-	Query  url.Values
-	// Body is the JSON body decoded, nil when there was none.
-	Body map[string]any
-	// Status is what the double answered; 0 for a hang the client gave up on.
-	Status int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // Server is a Kong Admin API double on a loopback httptest server.
 type Server struct {
 	*httptest.Server
 	adminToken string
 	mux        *http.ServeMux
+	rec        doubletest.Recorder
 
 	mu        sync.Mutex
-	requests  []Request
-	faults    map[string][]int // by path: statuses to answer, 0 to hang
 	consumers []*Consumer
 	routes    []*Route
 	plugins   []*Plugin // in creation order, which is the order Kong lists them in here
@@ -95,26 +86,19 @@ func WithAdminToken(token string) Option { return func(s *Server) { s.adminToken
 // New starts a Kong Admin API double; it is closed when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{mux: http.NewServeMux(), faults: map[string][]int{}, clock: 1700000000, pageSize: 100}
+	s := &Server{mux: http.NewServeMux(), clock: 1700000000, pageSize: 100}
 	for _, opt := range opts {
 		opt(s)
 	}
-	for _, parent := range []string{"consumers", "routes"} {
-		s.mux.HandleFunc("GET /"+parent+"/{parent}/plugins", s.listPlugins)
-		s.mux.HandleFunc("POST /"+parent+"/{parent}/plugins", s.createPlugin)
-		s.mux.HandleFunc("GET /"+parent+"/{parent}/plugins/{id}", s.getPlugin)
-		s.mux.HandleFunc("PUT /"+parent+"/{parent}/plugins/{id}", s.putPlugin)
-		s.mux.HandleFunc("PATCH /"+parent+"/{parent}/plugins/{id}", s.patchPlugin)
-		s.mux.HandleFunc("DELETE /"+parent+"/{parent}/plugins/{id}", s.deletePlugin)
+	for _, prefix := range []string{"/consumers/{parent}", "/routes/{parent}", ""} {
+		s.handle("GET "+prefix+"/plugins", s.listPlugins)
+		s.handle("POST "+prefix+"/plugins", s.createPlugin)
+		s.handle("GET "+prefix+"/plugins/{id}", s.getPlugin)
+		s.handle("PUT "+prefix+"/plugins/{id}", s.putPlugin)
+		s.handle("PATCH "+prefix+"/plugins/{id}", s.patchPlugin)
+		s.handle("DELETE "+prefix+"/plugins/{id}", s.deletePlugin)
 	}
-	s.mux.HandleFunc("GET /plugins", s.listPlugins)
-	s.mux.HandleFunc("POST /plugins", s.createPlugin)
-	s.mux.HandleFunc("GET /plugins/{id}", s.getPlugin)
-	s.mux.HandleFunc("PUT /plugins/{id}", s.putPlugin)
-	s.mux.HandleFunc("PATCH /plugins/{id}", s.patchPlugin)
-	s.mux.HandleFunc("DELETE /plugins/{id}", s.deletePlugin)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -181,70 +165,24 @@ func (s *Server) Plugin(id string) (Plugin, bool) {
 }
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // FailNext makes the next n requests to path (such as
 // "/consumers/acme/plugins") fail with status and Kong's error body,
 // before they change anything.
-func (s *Server) FailNext(path string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[path] = append(s.faults[path], status)
-	}
-}
+func (s *Server) FailNext(path string, status, n int) { s.rec.FailNext(path, status, n) }
 
 // HangNext makes the next n requests to path hang until the client gives
 // up.
-func (s *Server) HangNext(path string, n int) { s.FailNext(path, 0, n) }
-
-// recorder keeps the status a handler answers with.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
+func (s *Server) HangNext(path string, n int) { s.rec.HangNext(path, n) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &req.Body); err != nil {
-			req.Body = map[string]any{"<not JSON>": string(raw)}
-		}
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
-	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		req.Status = rec.status
-		s.mu.Lock()
-		s.requests = append(s.requests, req)
-		s.mu.Unlock()
-	}()
-	w = rec
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if s.adminToken != "" && r.Header.Get("Kong-Admin-Token") != s.adminToken {
 		writeMessage(w, http.StatusUnauthorized, "Invalid credentials. Token or User credentials required")
 		return
 	}
-	if status, ok := s.fault(r.URL.Path); ok {
-		if status == 0 {
-			<-r.Context().Done()
-			return
-		}
-		msg := http.StatusText(status)
-		if status == http.StatusInternalServerError {
-			msg = "An unexpected error occurred"
-		}
-		writeMessage(w, status, msg)
+	if s.rec.Inject(w, r, writeFault, r.URL.Path) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
@@ -254,15 +192,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-func (s *Server) fault(path string) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[path]
-	if len(queue) == 0 {
-		return 0, false
+// writeFault answers an injected failure as Kong words its status.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	msg := http.StatusText(f.Status)
+	if f.Status == http.StatusInternalServerError {
+		msg = "An unexpected error occurred"
 	}
-	s.faults[path] = queue[1:]
-	return queue[0], true
+	writeMessage(w, f.Status, msg)
 }
 
 func (s *Server) tick() int64 {
@@ -271,12 +207,7 @@ func (s *Server) tick() int64 {
 }
 
 func writeMessage(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"message": msg})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	doubletest.WriteJSON(w, status, map[string]any{"message": msg})
 }
 
 // violation is one schema violation: a field path and what is wrong.
@@ -309,7 +240,7 @@ func writeViolations(w http.ResponseWriter, vs []violation) {
 	if len(vs) > 1 {
 		msg = fmt.Sprintf("%d schema violations (%s)", len(vs), strings.Join(parts, "; "))
 	}
-	writeJSON(w, http.StatusBadRequest, map[string]any{"code": 2, "name": "schema violation", "message": msg, "fields": fields})
+	doubletest.WriteJSON(w, http.StatusBadRequest, map[string]any{"code": 2, "name": "schema violation", "message": msg, "fields": fields})
 }
 
 // scope is the consumer or route a nested path names, and its key field.
@@ -318,9 +249,23 @@ type scope struct {
 	nested              bool
 }
 
-// scopeOf resolves the {parent} of a nested path; it answers 404 when
-// there is no such consumer or route.
-func (s *Server) scopeOf(w http.ResponseWriter, r *http.Request) (scope, bool) {
+// handle routes pattern to h, which runs under s.mu with the consumer or
+// route a nested path names; it answers 404 when there is no such
+// consumer or route.
+func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request, scope)) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if sc, ok := s.scopeOf(r); ok {
+			h(w, r, sc)
+			return
+		}
+		writeMessage(w, http.StatusNotFound, "Not found")
+	})
+}
+
+// scopeOf resolves the {parent} of a nested path.
+func (s *Server) scopeOf(r *http.Request) (scope, bool) {
 	parent := r.PathValue("parent")
 	if parent == "" {
 		return scope{}, true
@@ -338,7 +283,6 @@ func (s *Server) scopeOf(w http.ResponseWriter, r *http.Request) (scope, bool) {
 			}
 		}
 	}
-	writeMessage(w, http.StatusNotFound, "Not found")
 	return scope{}, false
 }
 
@@ -362,13 +306,16 @@ func (s *Server) findPlugin(id string) *Plugin {
 	return nil
 }
 
-func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
+// pluginIn returns the plugin with the id when it belongs to sc, nil
+// otherwise.
+func (s *Server) pluginIn(sc scope, id string) *Plugin {
+	if p := s.findPlugin(id); p != nil && sc.holds(p) {
+		return p
 	}
+	return nil
+}
+
+func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, sc scope) {
 	size := s.pageSize
 	if v := r.URL.Query().Get("size"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -405,31 +352,19 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request) {
 		out["offset"] = offset
 		out["next"] = r.URL.Path + "?offset=" + url.QueryEscape(offset)
 	}
-	writeJSON(w, http.StatusOK, out)
+	doubletest.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getPlugin(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
-	}
-	p := s.findPlugin(r.PathValue("id"))
-	if p == nil || !sc.holds(p) {
+func (s *Server) getPlugin(w http.ResponseWriter, r *http.Request, sc scope) {
+	p := s.pluginIn(sc, r.PathValue("id"))
+	if p == nil {
 		writeMessage(w, http.StatusNotFound, "Not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, pluginJSON(p))
+	doubletest.WriteJSON(w, http.StatusOK, pluginJSON(p))
 }
 
-func (s *Server) createPlugin(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) createPlugin(w http.ResponseWriter, r *http.Request, sc scope) {
 	p, ok := s.decodePlugin(w, r, sc)
 	if !ok {
 		return
@@ -439,13 +374,7 @@ func (s *Server) createPlugin(w http.ResponseWriter, r *http.Request) {
 }
 
 // putPlugin creates or replaces the plugin with the path's id.
-func (s *Server) putPlugin(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
-	}
+func (s *Server) putPlugin(w http.ResponseWriter, r *http.Request, sc scope) {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
 		writeViolations(w, []violation{{"id", "expected a valid UUID"}})
@@ -463,15 +392,9 @@ func (s *Server) putPlugin(w http.ResponseWriter, r *http.Request) {
 	s.save(w, existing, p, http.StatusOK)
 }
 
-func (s *Server) patchPlugin(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
-	}
-	existing := s.findPlugin(r.PathValue("id"))
-	if existing == nil || !sc.holds(existing) {
+func (s *Server) patchPlugin(w http.ResponseWriter, r *http.Request, sc scope) {
+	existing := s.pluginIn(sc, r.PathValue("id"))
+	if existing == nil {
 		writeMessage(w, http.StatusNotFound, "Not found")
 		return
 	}
@@ -499,15 +422,9 @@ func (s *Server) patchPlugin(w http.ResponseWriter, r *http.Request) {
 	s.save(w, existing, p, http.StatusOK)
 }
 
-func (s *Server) deletePlugin(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc, ok := s.scopeOf(w, r)
-	if !ok {
-		return
-	}
-	p := s.findPlugin(r.PathValue("id"))
-	if p == nil || !sc.holds(p) {
+func (s *Server) deletePlugin(w http.ResponseWriter, r *http.Request, sc scope) {
+	p := s.pluginIn(sc, r.PathValue("id"))
+	if p == nil {
 		if sc.nested {
 			writeMessage(w, http.StatusNotFound, "Not found")
 			return
@@ -611,7 +528,7 @@ func (s *Server) save(w http.ResponseWriter, existing *Plugin, p Plugin, status 
 	}
 	for _, q := range s.plugins {
 		if q != existing && q.Name == p.Name && q.ConsumerID == p.ConsumerID && q.RouteID == p.RouteID && q.ServiceID == p.ServiceID {
-			writeJSON(w, http.StatusConflict, map[string]any{
+			doubletest.WriteJSON(w, http.StatusConflict, map[string]any{
 				"code": 5, "name": "unique constraint violation",
 				"message": fmt.Sprintf("UNIQUE violation detected on '{consumer=%s,name=%q,route=%s,service=%s}'",
 					luaRef(p.ConsumerID), p.Name, luaRef(p.RouteID), luaRef(p.ServiceID)),
@@ -630,7 +547,7 @@ func (s *Server) save(w http.ResponseWriter, existing *Plugin, p Plugin, status 
 	} else {
 		s.plugins = append(s.plugins, &stored)
 	}
-	writeJSON(w, status, pluginJSON(&stored))
+	doubletest.WriteJSON(w, status, pluginJSON(&stored))
 }
 
 // validTag is Kong 3's tag rule: printable ASCII but space, ',' and '/',

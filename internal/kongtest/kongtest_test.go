@@ -1,29 +1,17 @@
 package kongtest
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 func call(t *testing.T, s *Server, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Kong-Admin-Token", "tok")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	header := http.Header{"Content-Type": {"application/json"}, "Kong-Admin-Token": {"tok"}}
+	return doubletest.Call(t, method, s.URL+path, header, body)
 }
 
 const pluginID = "5a1e1a3b-7f4e-4c43-9d55-3e1a2f0b9c11"

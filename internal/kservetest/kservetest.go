@@ -16,49 +16,34 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // Server is a Kubernetes API double on a loopback httptest server.
 type Server struct {
 	*httptest.Server
 	token string
+	rec   doubletest.Recorder
 
-	mu       sync.Mutex
-	objects  map[string]map[string]any // by "namespace/name"
-	version  int                       // last resourceVersion handed out
-	requests []Request
-	faults   []*fault
+	mu      sync.Mutex
+	objects map[string]map[string]any // by "namespace/name"
+	version int                       // last resourceVersion handed out
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method      string
-	Path        string
-	Query       url.Values
-	ContentType string
-	// Body is the decoded JSON body; nil when there was none.
-	Body map[string]any
-}
-
-type fault struct {
-	method string
-	status int // 0 hangs until the client gives up
-	left   int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // New starts a Kubernetes API double that accepts the bearer token (a
 // service account's); it is closed when the test ends.
 func New(t testing.TB, token string) *Server {
 	t.Helper()
 	s := &Server{token: token, objects: map[string]map[string]any{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -107,23 +92,15 @@ func (s *Server) Annotations(namespace, name string) map[string]string {
 }
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // FailNext answers the next n requests of method with status and a
 // Kubernetes Status body.
-func (s *Server) FailNext(method string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{method: method, status: status, left: n})
-}
+func (s *Server) FailNext(method string, status, n int) { s.rec.FailNext(method, status, n) }
 
 // HangNext leaves the next n requests of method unanswered until the
 // client gives up.
-func (s *Server) HangNext(method string, n int) { s.FailNext(method, 0, n) }
+func (s *Server) HangNext(method string, n int) { s.rec.HangNext(method, n) }
 
 // reasons are the Status reasons the API server gives for statuses.
 var reasons = map[int]string{
@@ -150,40 +127,22 @@ func writeStatus(w http.ResponseWriter, code int, message string, details map[st
 	if details != nil {
 		st["details"] = details
 	}
-	writeJSON(w, code, st)
+	doubletest.WriteJSON(w, code, st)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// writeFault answers an injected failure with a Status object.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	writeStatus(w, f.Status, fmt.Sprintf("injected failure %d", f.Status), nil)
 }
 
 const resource = "inferenceservices.serving.kserve.io"
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), ContentType: r.Header.Get("Content-Type")}
-	var decodeErr error
-	if r.ContentLength != 0 {
-		decodeErr = json.NewDecoder(r.Body).Decode(&req.Body)
-	}
-	s.mu.Lock()
-	s.requests = append(s.requests, req)
-	s.mu.Unlock()
-
 	if r.Header.Get("Authorization") != "Bearer "+s.token {
 		writeStatus(w, http.StatusUnauthorized, "Unauthorized", nil)
 		return
 	}
-	s.mu.Lock()
-	status, faulty := s.takeFault(r.Method)
-	s.mu.Unlock()
-	if faulty {
-		if status == 0 {
-			<-r.Context().Done()
-			return
-		}
-		writeStatus(w, status, fmt.Sprintf("injected failure %d", status), nil)
+	if s.rec.Inject(w, r, writeFault, r.Method) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/apis/serving.kserve.io/v1beta1/namespaces/")
@@ -206,15 +165,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			notFound()
 			return
 		}
-		writeJSON(w, http.StatusOK, obj)
+		doubletest.WriteJSON(w, http.StatusOK, obj)
 	case http.MethodPatch:
-		if mt, _, _ := mime.ParseMediaType(req.ContentType); mt != "application/merge-patch+json" {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/merge-patch+json" {
 			// Custom resources take no strategic merge patch; this
 			// double speaks only JSON merge patch.
 			writeStatus(w, http.StatusUnsupportedMediaType, "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json", nil)
 			return
 		}
-		if decodeErr != nil || req.Body == nil {
+		var patch map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&patch); err != nil || patch == nil {
 			writeStatus(w, http.StatusBadRequest, "error decoding patch: body is not a JSON object", nil)
 			return
 		}
@@ -223,14 +183,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		meta := object(obj, "metadata")
-		if pm, ok := req.Body["metadata"].(map[string]any); ok {
+		if pm, ok := patch["metadata"].(map[string]any); ok {
 			if rv, ok := pm["resourceVersion"]; ok && rv != meta["resourceVersion"] {
 				writeStatus(w, http.StatusConflict, fmt.Sprintf("Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again", resource, name),
 					map[string]any{"name": name, "group": "serving.kserve.io", "kind": "inferenceservices"})
 				return
 			}
 		}
-		patched := merge(clone(obj), req.Body).(map[string]any)
+		patched := merge(clone(obj), patch).(map[string]any)
 		meta = object(patched, "metadata")
 		s.version++
 		meta["resourceVersion"] = strconv.Itoa(s.version)
@@ -239,22 +199,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		reconcile(patched)
 		s.objects[namespace+"/"+name] = patched
-		writeJSON(w, http.StatusOK, patched)
+		doubletest.WriteJSON(w, http.StatusOK, patched)
 	default:
 		writeStatus(w, http.StatusMethodNotAllowed, fmt.Sprintf("the server does not allow this method on the requested resource (%s)", r.Method), nil)
 	}
-}
-
-// takeFault returns the status queued for method, if any. The caller
-// holds s.mu.
-func (s *Server) takeFault(method string) (int, bool) {
-	for _, f := range s.faults {
-		if f.left > 0 && f.method == method {
-			f.left--
-			return f.status, true
-		}
-	}
-	return 0, false
 }
 
 // merge applies a JSON merge patch (RFC 7386): objects merge member by

@@ -1,28 +1,20 @@
 package kservetest
 
 import (
-	"encoding/json"
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 func do(t *testing.T, s *Server, method, path, contentType, token, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	header := http.Header{"Authorization": {"Bearer " + token}}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return doubletest.Call(t, method, s.URL+path, header, body)
 }
 
 func TestServer(t *testing.T) {

@@ -9,23 +9,22 @@
 package litellmtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // Key is a virtual key as the proxy stores it.
@@ -58,36 +57,27 @@ type Team struct {
 	Blocked   bool
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string
-	Path   string
-	Query  url.Values
-	// Body is the JSON body decoded, nil when there was none.
-	Body map[string]any
-	// Status is what the double answered; 0 for a hang the client gave up on.
-	Status int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // Server is a LiteLLM proxy double on a loopback httptest server.
 type Server struct {
 	*httptest.Server
 	masterKey string
 	mux       *http.ServeMux
+	rec       doubletest.Recorder
 
-	mu       sync.Mutex
-	requests []Request
-	faults   map[string][]int // by path: statuses to answer, 0 to hang
-	keys     []*Key           // in creation order
-	deleted  []Key
-	teams    map[string]*Team
+	mu      sync.Mutex
+	keys    []*Key // in creation order
+	deleted []Key
+	teams   map[string]*Team
 }
 
 // New starts a LiteLLM double that accepts masterKey as the bearer token;
 // it is closed when the test ends.
 func New(t testing.TB, masterKey string) *Server {
 	t.Helper()
-	s := &Server{masterKey: masterKey, mux: http.NewServeMux(), faults: map[string][]int{}, teams: map[string]*Team{}}
+	s := &Server{masterKey: masterKey, mux: http.NewServeMux(), teams: map[string]*Team{}}
 	s.mux.HandleFunc("POST /key/generate", s.generateKey)
 	s.mux.HandleFunc("GET /key/info", s.keyInfo)
 	s.mux.HandleFunc("POST /key/update", s.updateKey)
@@ -99,8 +89,7 @@ func New(t testing.TB, masterKey string) *Server {
 	s.mux.HandleFunc("POST /team/update", s.updateTeam)
 	s.mux.HandleFunc("POST /team/block", s.blockTeam(true))
 	s.mux.HandleFunc("POST /team/unblock", s.blockTeam(false))
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -191,84 +180,36 @@ func (s *Server) Team(id string) (Team, bool) {
 }
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // FailNext makes the next n requests to path (such as "/key/update") fail
 // with status and LiteLLM's error body, before they change anything.
-func (s *Server) FailNext(path string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[path] = append(s.faults[path], status)
-	}
-}
+func (s *Server) FailNext(path string, status, n int) { s.rec.FailNext(path, status, n) }
 
 // HangNext makes the next n requests to path hang until the client gives
 // up, as a proxy that stopped answering does.
-func (s *Server) HangNext(path string, n int) { s.FailNext(path, 0, n) }
-
-// recorder keeps the status a handler answers with.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
+func (s *Server) HangNext(path string, n int) { s.rec.HangNext(path, n) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &req.Body); err != nil {
-			req.Body = map[string]any{"<not JSON>": string(raw)}
-		}
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
-	rec := &recorder{ResponseWriter: w}
-	defer func() {
-		req.Status = rec.status
-		s.mu.Lock()
-		s.requests = append(s.requests, req)
-		s.mu.Unlock()
-	}()
-	w = rec
 	w.Header().Set("Content-Type", "application/json")
 	if r.Header.Get("Authorization") != "Bearer "+s.masterKey {
 		writeProxyError(w, http.StatusUnauthorized, "auth_error", "None",
 			"Authentication Error, Invalid proxy server token passed. Received API Key = "+redact(r.Header.Get("Authorization"))+", Key Hash (Token) = … Unable to find token in cache or `LiteLLM_VerificationTokenTable`")
 		return
 	}
-	if status, ok := s.fault(r.URL.Path); ok {
-		if status == 0 {
-			<-r.Context().Done()
-			return
-		}
-		writeProxyError(w, status, "internal_server_error", "None", fmt.Sprintf("injected failure (%d)", status))
+	if s.rec.Inject(w, r, writeFault, r.URL.Path) {
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
-		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not Found"})
+		writeDetail(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
 }
 
-func (s *Server) fault(path string) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	queue := s.faults[path]
-	if len(queue) == 0 {
-		return 0, false
-	}
-	s.faults[path] = queue[1:]
-	return queue[0], true
+// writeFault answers an injected failure as a ProxyException.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	writeProxyError(w, f.Status, "internal_server_error", "None", fmt.Sprintf("injected failure (%d)", f.Status))
 }
 
 // redact shortens a credential for an error message, as LiteLLM does.
@@ -282,7 +223,7 @@ func redact(authorization string) string {
 
 // writeProxyError writes a ProxyException as the proxy renders it.
 func writeProxyError(w http.ResponseWriter, status int, typ, param, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{
+	doubletest.WriteJSON(w, status, map[string]any{"error": map[string]any{
 		"message": msg, "type": typ, "param": param, "code": strconv.Itoa(status),
 	}})
 }
@@ -290,12 +231,7 @@ func writeProxyError(w http.ResponseWriter, status int, typ, param, msg string) 
 // writeDetail writes a FastAPI HTTPException, which some team endpoints
 // raise without converting it to a ProxyException.
 func writeDetail(w http.ResponseWriter, status int, detail any) {
-	writeJSON(w, status, map[string]any{"detail": detail})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	doubletest.WriteJSON(w, status, map[string]any{"detail": detail})
 }
 
 // decodeBody decodes a JSON body into a map, answering 422 as FastAPI
@@ -383,8 +319,7 @@ func (s *Server) generateKey(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if req.KeyAlias != "" && s.aliasTaken(req.KeyAlias, "") {
-		writeProxyError(w, http.StatusBadRequest, "bad_request_error", "key_alias",
-			fmt.Sprintf("Key with alias '%s' already exists. Unique key aliases across all keys are required.", req.KeyAlias))
+		writeAliasTaken(w, req.KeyAlias)
 		return
 	}
 	k := s.addKey(Key{Key: req.Key, KeyAlias: req.KeyAlias, TeamID: req.TeamID, UserID: req.UserID,
@@ -392,7 +327,7 @@ func (s *Server) generateKey(w http.ResponseWriter, r *http.Request) {
 	out := keyJSON(&k, true)
 	out["key"] = k.Key
 	out["token_id"] = k.Token
-	writeJSON(w, http.StatusOK, out)
+	doubletest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) aliasTaken(alias, exceptToken string) bool {
@@ -404,6 +339,12 @@ func (s *Server) aliasTaken(alias, exceptToken string) bool {
 	return false
 }
 
+// writeAliasTaken answers a key alias another key has.
+func writeAliasTaken(w http.ResponseWriter, alias string) {
+	writeProxyError(w, http.StatusBadRequest, "bad_request_error", "key_alias",
+		fmt.Sprintf("Key with alias '%s' already exists. Unique key aliases across all keys are required.", alias))
+}
+
 func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("key")
 	s.mu.Lock()
@@ -413,7 +354,7 @@ func (s *Server) keyInfo(w http.ResponseWriter, r *http.Request) {
 		writeProxyError(w, http.StatusNotFound, "not_found_error", "key", "Key not found in database")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"key": key, "info": keyJSON(k, false)})
+	doubletest.WriteJSON(w, http.StatusOK, map[string]any{"key": key, "info": keyJSON(k, false)})
 }
 
 func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) {
@@ -431,8 +372,7 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if alias, ok := body["key_alias"].(string); ok && s.aliasTaken(alias, k.Token) {
-		writeProxyError(w, http.StatusBadRequest, "bad_request_error", "key_alias",
-			fmt.Sprintf("Key with alias '%s' already exists. Unique key aliases across all keys are required.", alias))
+		writeAliasTaken(w, alias)
 		return
 	}
 	var req struct {
@@ -449,33 +389,17 @@ func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Fields sent are set, null included; fields left out stay as they are.
-	if _, ok := body["key_alias"]; ok {
-		k.KeyAlias = deref(req.KeyAlias)
-	}
-	if _, ok := body["team_id"]; ok {
-		k.TeamID = deref(req.TeamID)
-	}
-	if _, ok := body["user_id"]; ok {
-		k.UserID = deref(req.UserID)
-	}
-	if _, ok := body["models"]; ok {
-		k.Models = req.Models
-	}
-	if _, ok := body["metadata"]; ok {
-		k.Metadata = cloneMap(req.Metadata) // replaced as a whole
-	}
-	if _, ok := body["rpm_limit"]; ok {
-		k.RPMLimit = req.RPMLimit
-	}
-	if _, ok := body["tpm_limit"]; ok {
-		k.TPMLimit = req.TPMLimit
-	}
-	if _, ok := body["blocked"]; ok {
-		k.Blocked = req.Blocked
-	}
+	set(body, "key_alias", &k.KeyAlias, deref(req.KeyAlias))
+	set(body, "team_id", &k.TeamID, deref(req.TeamID))
+	set(body, "user_id", &k.UserID, deref(req.UserID))
+	set(body, "models", &k.Models, req.Models)
+	set(body, "metadata", &k.Metadata, cloneMap(req.Metadata)) // replaced as a whole
+	set(body, "rpm_limit", &k.RPMLimit, req.RPMLimit)
+	set(body, "tpm_limit", &k.TPMLimit, req.TPMLimit)
+	set(body, "blocked", &k.Blocked, req.Blocked)
 	out := keyJSON(k, false)
 	out["key"] = key
-	writeJSON(w, http.StatusOK, out)
+	doubletest.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) blockKey(blocked bool) http.HandlerFunc {
@@ -493,7 +417,7 @@ func (s *Server) blockKey(blocked bool) http.HandlerFunc {
 			return
 		}
 		k.Blocked = &blocked
-		writeJSON(w, http.StatusOK, keyJSON(k, true))
+		doubletest.WriteJSON(w, http.StatusOK, keyJSON(k, true))
 	}
 }
 
@@ -535,7 +459,7 @@ func (s *Server) deleteKeys(w http.ResponseWriter, r *http.Request) {
 		}
 		return false
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"deleted_keys": deleted})
+	doubletest.WriteJSON(w, http.StatusOK, map[string]any{"deleted_keys": deleted})
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -571,7 +495,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
 			keys = append(keys, matched[i].Token)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doubletest.WriteJSON(w, http.StatusOK, map[string]any{
 		"keys": keys, "total_count": len(matched), "current_page": page, "total_pages": (len(matched) + size - 1) / size,
 	})
 }
@@ -605,10 +529,12 @@ func (s *Server) teamInfo(w http.ResponseWriter, r *http.Request) {
 			keys = append(keys, keyJSON(k, false))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"team_id": id, "team_info": teamJSON(t), "keys": keys, "team_memberships": []any{}})
+	doubletest.WriteJSON(w, http.StatusOK, map[string]any{"team_id": id, "team_info": teamJSON(t), "keys": keys, "team_memberships": []any{}})
 }
 
-func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) {
+// withTeam runs fn under s.mu with the team the body's team_id names,
+// answering 404 as FastAPI does when there is none.
+func (s *Server) withTeam(w http.ResponseWriter, r *http.Request, fn func(body map[string]any, t *Team)) {
 	body, ok := decodeBody(w, r, "team_id")
 	if !ok {
 		return
@@ -621,50 +547,38 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusNotFound, map[string]any{"error": "Team not found, passed team_id=" + id})
 		return
 	}
-	var req struct {
-		TeamAlias *string        `json:"team_alias"`
-		Metadata  map[string]any `json:"metadata"`
-		RPMLimit  *int64         `json:"rpm_limit"`
-		TPMLimit  *int64         `json:"tpm_limit"`
-		Blocked   *bool          `json:"blocked"`
-	}
-	if !remarshal(w, body, &req) {
-		return
-	}
-	if _, ok := body["team_alias"]; ok {
-		t.TeamAlias = deref(req.TeamAlias)
-	}
-	if _, ok := body["metadata"]; ok {
-		t.Metadata = cloneMap(req.Metadata)
-	}
-	if _, ok := body["rpm_limit"]; ok {
-		t.RPMLimit = req.RPMLimit
-	}
-	if _, ok := body["tpm_limit"]; ok {
-		t.TPMLimit = req.TPMLimit
-	}
-	if req.Blocked != nil {
-		t.Blocked = *req.Blocked
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"team_id": id, "data": teamJSON(t)})
+	fn(body, t)
+}
+
+func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) {
+	s.withTeam(w, r, func(body map[string]any, t *Team) {
+		var req struct {
+			TeamAlias *string        `json:"team_alias"`
+			Metadata  map[string]any `json:"metadata"`
+			RPMLimit  *int64         `json:"rpm_limit"`
+			TPMLimit  *int64         `json:"tpm_limit"`
+			Blocked   *bool          `json:"blocked"`
+		}
+		if !remarshal(w, body, &req) {
+			return
+		}
+		set(body, "team_alias", &t.TeamAlias, deref(req.TeamAlias))
+		set(body, "metadata", &t.Metadata, cloneMap(req.Metadata))
+		set(body, "rpm_limit", &t.RPMLimit, req.RPMLimit)
+		set(body, "tpm_limit", &t.TPMLimit, req.TPMLimit)
+		if req.Blocked != nil {
+			t.Blocked = *req.Blocked
+		}
+		doubletest.WriteJSON(w, http.StatusOK, map[string]any{"team_id": t.TeamID, "data": teamJSON(t)})
+	})
 }
 
 func (s *Server) blockTeam(blocked bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, ok := decodeBody(w, r, "team_id")
-		if !ok {
-			return
-		}
-		id := body["team_id"].(string)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		t, ok := s.teams[id]
-		if !ok {
-			writeDetail(w, http.StatusNotFound, map[string]any{"error": "Team not found, passed team_id=" + id})
-			return
-		}
-		t.Blocked = blocked
-		writeJSON(w, http.StatusOK, teamJSON(t))
+		s.withTeam(w, r, func(_ map[string]any, t *Team) {
+			t.Blocked = blocked
+			doubletest.WriteJSON(w, http.StatusOK, teamJSON(t))
+		})
 	}
 }
 
@@ -722,6 +636,14 @@ func orEmptyMap(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return maps.Clone(m)
+}
+
+// set assigns v to *field when the body has name, null included; fields
+// an update leaves out stay as they are.
+func set[T any](body map[string]any, name string, field *T, v T) {
+	if _, ok := body[name]; ok {
+		*field = v
+	}
 }
 
 func deref(s *string) string {

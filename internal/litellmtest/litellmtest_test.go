@@ -1,11 +1,11 @@
 package litellmtest
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 const master = "sk-master"
@@ -14,22 +14,10 @@ const master = "sk-master"
 // decodes the JSON answer.
 func call(t *testing.T, s *Server, method, path, body, auth string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if auth == "" {
 		auth = "Bearer " + master
 	}
-	req.Header.Set("Authorization", auth)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return doubletest.Call(t, method, s.URL+path, http.Header{"Authorization": {auth}}, body)
 }
 
 func errorMessage(out map[string]any) any {

@@ -17,13 +17,14 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // API is the path prefix of MLflow's REST API.
@@ -41,13 +42,12 @@ const timestamp = 1712345678000
 type Server struct {
 	*httptest.Server
 	username, password string
+	rec                doubletest.Recorder
 
 	mu       sync.Mutex
 	models   map[string]*model
 	runs     map[string]*Run
 	pageSize int
-	requests []Request
-	faults   []*fault
 }
 
 // Run is a tracking run with its data and artifacts.
@@ -69,29 +69,15 @@ type model struct {
 	tags     map[string]string
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string
-	Path   string
-	Query  url.Values
-	// Body is the decoded JSON body; nil when there was none.
-	Body map[string]any
-}
-
-// fault is an answer queued by FailNext or HangNext.
-type fault struct {
-	method, path string
-	status       int // 0 hangs until the client gives up
-	left         int
-}
+// Request is one request the double received and what it answered.
+type Request = doubletest.Request
 
 // New starts an MLflow double that accepts HTTP basic authentication with
 // username and password; it is closed when the test ends.
 func New(t testing.TB, username, password string) *Server {
 	t.Helper()
 	s := &Server{username: username, password: password, models: map[string]*model{}, runs: map[string]*Run{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -140,35 +126,17 @@ func (s *Server) Tags(name string) map[string]string {
 }
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // FailNext answers the next n requests of method to path (such as
 // API+"registered-models/alias") with status and an MLflow error body.
 func (s *Server) FailNext(method, path string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &fault{method: method, path: path, status: status, left: n})
+	s.rec.FailNext(method+" "+path, status, n)
 }
 
 // HangNext leaves the next n requests of method to path unanswered until
 // the client gives up, as an overloaded server would.
-func (s *Server) HangNext(method, path string, n int) { s.FailNext(method, path, 0, n) }
-
-// takeFault returns the status queued for the request, if any. The caller
-// holds s.mu.
-func (s *Server) takeFault(method, path string) (int, bool) {
-	for _, f := range s.faults {
-		if f.left > 0 && f.method == method && f.path == path {
-			f.left--
-			return f.status, true
-		}
-	}
-	return 0, false
-}
+func (s *Server) HangNext(method, path string, n int) { s.rec.HangNext(method+" "+path, n) }
 
 // apiError is MLflow's error body.
 type apiError struct {
@@ -186,25 +154,19 @@ var statusOf = map[string]int{
 }
 
 func writeError(w http.ResponseWriter, code, message string) {
-	writeJSON(w, statusOf[code], apiError{ErrorCode: code, Message: message})
+	doubletest.WriteJSON(w, statusOf[code], apiError{ErrorCode: code, Message: message})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// writeFault answers an injected failure with MLflow's error body.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	code := "INTERNAL_ERROR"
+	if f.Status < 500 {
+		code = "INVALID_PARAMETER_VALUE"
+	}
+	doubletest.WriteJSON(w, f.Status, apiError{ErrorCode: code, Message: fmt.Sprintf("injected failure %d", f.Status)})
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query()}
-	var decodeErr error
-	if r.ContentLength != 0 {
-		decodeErr = json.NewDecoder(r.Body).Decode(&req.Body)
-	}
-	s.mu.Lock()
-	s.requests = append(s.requests, req)
-	s.mu.Unlock()
-
 	// MLflow's auth app checks credentials before anything else.
 	if user, pass, ok := r.BasicAuth(); !ok || user != s.username || pass != s.password {
 		w.Header().Set("WWW-Authenticate", `Basic realm="mlflow"`)
@@ -213,21 +175,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprint(w, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.")
 		return
 	}
-	s.mu.Lock()
-	status, faulty := s.takeFault(r.Method, r.URL.Path)
-	s.mu.Unlock()
-	if faulty {
-		if status == 0 {
-			<-r.Context().Done()
-			return
-		}
-		code := "INTERNAL_ERROR"
-		if status < 500 {
-			code = "INVALID_PARAMETER_VALUE"
-		}
-		writeJSON(w, status, apiError{ErrorCode: code, Message: fmt.Sprintf("injected failure %d", status)})
+	if s.rec.Inject(w, r, writeFault, r.Method+" "+r.URL.Path) {
 		return
 	}
+	var body map[string]any
+	var decodeErr error
+	if r.ContentLength != 0 {
+		decodeErr = json.NewDecoder(r.Body).Decode(&body)
+	}
+	query := r.URL.Query()
 	if r.Method == http.MethodPost {
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			writeError(w, "INVALID_PARAMETER_VALUE", "the MLflow REST API requires content type application/json for POST requests")
@@ -242,8 +198,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		vals := make([]string, len(names))
 		for i, n := range names {
 			if r.Method == http.MethodGet {
-				vals[i] = req.Query.Get(n)
-			} else if v, ok := req.Body[n].(string); ok {
+				vals[i] = query.Get(n)
+			} else if v, ok := body[n].(string); ok {
 				vals[i] = v
 			}
 			if vals[i] == "" {
@@ -268,7 +224,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if run := s.run(w, a[0]); run != nil {
-			writeJSON(w, http.StatusOK, map[string]any{"run": run.run()})
+			doubletest.WriteJSON(w, http.StatusOK, map[string]any{"run": run.run()})
 		}
 	case "GET artifacts/list":
 		a, ok := args("run_id")
@@ -276,7 +232,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if run := s.run(w, a[0]); run != nil {
-			s.listArtifacts(w, run, req.Query.Get("path"), req.Query.Get("page_token"))
+			s.listArtifacts(w, run, query.Get("path"), query.Get("page_token"))
 		}
 	case "GET registered-models/get":
 		a, ok := args("name")
@@ -284,7 +240,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if m := s.model(w, a[0]); m != nil {
-			writeJSON(w, http.StatusOK, map[string]any{"registered_model": m.registeredModel(a[0])})
+			doubletest.WriteJSON(w, http.StatusOK, map[string]any{"registered_model": m.registeredModel(a[0])})
 		}
 	case "GET registered-models/alias":
 		a, ok := args("name", "alias")
@@ -301,49 +257,37 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(w, "INVALID_PARAMETER_VALUE", fmt.Sprintf("Registered model alias %s not found.", a[1]))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"model_version": m.modelVersion(a[0], version)})
+		doubletest.WriteJSON(w, http.StatusOK, map[string]any{"model_version": m.modelVersion(a[0], version)})
 	case "POST registered-models/alias":
 		a, ok := args("name", "alias", "version")
 		if !ok {
 			return
 		}
-		m := s.model(w, a[0])
-		if m == nil {
-			return
+		if m := s.modelWithVersion(w, a[0], a[2]); m != nil {
+			m.aliases[a[1]] = a[2]
+			doubletest.WriteJSON(w, http.StatusOK, map[string]any{})
 		}
-		if !slices.Contains(m.versions, a[2]) {
-			writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Model Version (name=%s, version=%s) not found", a[0], a[2]))
-			return
-		}
-		m.aliases[a[1]] = a[2]
-		writeJSON(w, http.StatusOK, map[string]any{})
 	case "GET model-versions/get":
 		a, ok := args("name", "version")
 		if !ok {
 			return
 		}
-		m := s.model(w, a[0])
-		if m == nil {
-			return
+		if m := s.modelWithVersion(w, a[0], a[1]); m != nil {
+			doubletest.WriteJSON(w, http.StatusOK, map[string]any{"model_version": m.modelVersion(a[0], a[1])})
 		}
-		if !slices.Contains(m.versions, a[1]) {
-			writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Model Version (name=%s, version=%s) not found", a[0], a[1]))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"model_version": m.modelVersion(a[0], a[1])})
 	case "POST registered-models/set-tag":
 		a, ok := args("name", "key")
 		if !ok {
 			return
 		}
-		value, isString := req.Body["value"].(string)
+		value, isString := body["value"].(string)
 		if !isString {
 			writeError(w, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'value'. See the API docs for more information about request parameters.")
 			return
 		}
 		if m := s.model(w, a[0]); m != nil {
 			m.tags[a[1]] = value
-			writeJSON(w, http.StatusOK, map[string]any{})
+			doubletest.WriteJSON(w, http.StatusOK, map[string]any{})
 		}
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -449,7 +393,7 @@ func (s *Server) listArtifacts(w http.ResponseWriter, r *Run, dir, pageToken str
 	if len(files) > 0 {
 		answer["files"] = files
 	}
-	writeJSON(w, http.StatusOK, answer)
+	doubletest.WriteJSON(w, http.StatusOK, answer)
 }
 
 // downloadArtifact answers a download through the artifacts proxy of
@@ -496,6 +440,17 @@ func (s *Server) model(w http.ResponseWriter, name string) *model {
 	m, ok := s.models[name]
 	if !ok {
 		writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Registered Model with name=%s not found", name))
+		return nil
+	}
+	return m
+}
+
+// modelWithVersion returns the named model when it has the version, or
+// answers MLflow's not-found error and returns nil. The caller holds s.mu.
+func (s *Server) modelWithVersion(w http.ResponseWriter, name, version string) *model {
+	m := s.model(w, name)
+	if m != nil && !slices.Contains(m.versions, version) {
+		writeError(w, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Model Version (name=%s, version=%s) not found", name, version))
 		return nil
 	}
 	return m

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // The credentials and region a Server accepts unless options say
@@ -38,12 +40,11 @@ const (
 type Server struct {
 	*httptest.Server
 	accessKeyID, secret, region string
+	rec                         doubletest.Recorder
 
 	mu       sync.Mutex
 	buckets  map[string]*bucket
-	requests []Request
-	faults   map[string][]fault // by operation, in the order they answer
-	pageSize int                // caps a listing page when not 0
+	pageSize int // caps a listing page when not 0
 }
 
 type bucket struct {
@@ -75,7 +76,7 @@ func New(t testing.TB, buckets []string, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		accessKeyID: AccessKeyID, secret: SecretAccessKey, region: Region,
-		buckets: map[string]*bucket{}, faults: map[string][]fault{},
+		buckets: map[string]*bucket{},
 	}
 	for _, name := range buckets {
 		s.buckets[name] = &bucket{objects: map[string]object{}}
@@ -83,33 +84,33 @@ func New(t testing.TB, buckets []string, opts ...Option) *Server {
 	for _, opt := range opts {
 		opt(s)
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
 // Request is one request the double received, with the S3 operation it
-// names and what the double answered.
+// names, and what the double answered.
 type Request struct {
+	doubletest.Request
 	// Operation is S3's name for it, such as PutBucketPolicy.
 	Operation string
-	Method    string
 	Bucket    string
 	Key       string
-	Query     url.Values
-	Header    http.Header
-	Body      string
-	// Status and Code are the answer: the HTTP status and, for an error,
-	// S3's error code.
-	Status int
-	Code   string
+}
+
+// newRequest names the operation, bucket and key of a request.
+func newRequest(r doubletest.Request) Request {
+	bucketName, key, _ := strings.Cut(strings.TrimPrefix(r.Path, "/"), "/")
+	return Request{Request: r, Operation: operation(r.Method, key, r.Query), Bucket: bucketName, Key: key}
 }
 
 // Requests returns the requests received so far, in order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	var out []Request
+	for _, r := range s.rec.Requests() {
+		out = append(out, newRequest(r))
+	}
+	return out
 }
 
 // Writes returns the requests received so far that change state: every
@@ -167,21 +168,9 @@ func newObject(data []byte, contentType string) object {
 	return object{data: slices.Clone(data), contentType: contentType, etag: `"` + hex.EncodeToString(sum[:]) + `"`, modified: time.Now().UTC()}
 }
 
-// fault is an answer queued by FailNext or HangNext.
-type fault struct {
-	status int
-	hang   bool
-}
-
 // FailNext answers the next n requests of operation (such as
 // "PutBucketPolicy") with status and S3's error body for it.
-func (s *Server) FailNext(operation string, status, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[operation] = append(s.faults[operation], fault{status: status})
-	}
-}
+func (s *Server) FailNext(operation string, status, n int) { s.rec.FailNext(operation, status, n) }
 
 // SetPageSize makes ListObjectsV2 answer at most n keys a page, as S3
 // may answer fewer than max-keys, so tests can page without 1000 objects.
@@ -193,11 +182,7 @@ func (s *Server) SetPageSize(n int) {
 
 // HangNext makes the next request of operation wait without answering
 // until the client gives up, as a stuck store does.
-func (s *Server) HangNext(operation string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[operation] = append(s.faults[operation], fault{hang: true})
-}
+func (s *Server) HangNext(operation string) { s.rec.HangNext(operation, 1) }
 
 // s3Error is an S3 error answer.
 type s3Error struct {
@@ -217,12 +202,13 @@ var faultErrors = map[int]s3Error{
 	http.StatusServiceUnavailable:  {code: "SlowDown", message: "Please reduce your request rate."},
 }
 
-func (f fault) err() *s3Error {
-	e, ok := faultErrors[f.status]
+// faultError is the error an injected status answers with.
+func faultError(status int) *s3Error {
+	e, ok := faultErrors[status]
 	if !ok {
-		e = s3Error{code: strings.ReplaceAll(http.StatusText(f.status), " ", ""), message: http.StatusText(f.status)}
+		e = s3Error{code: strings.ReplaceAll(http.StatusText(status), " ", ""), message: http.StatusText(status)}
 	}
-	e.status = f.status
+	e.status = status
 	return &e
 }
 
@@ -234,37 +220,18 @@ type reply struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	bucketName, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	req := Request{
-		Operation: operation(r.Method, key, r.URL.Query()), Method: r.Method, Bucket: bucketName, Key: key,
-		Query: r.URL.Query(), Header: r.Header.Clone(), Body: string(body),
-	}
-	s.mu.Lock()
-	var f *fault
-	if queued := s.faults[req.Operation]; len(queued) > 0 {
-		f, s.faults[req.Operation] = &queued[0], queued[1:]
-	}
-	s.mu.Unlock()
-	if f != nil && f.hang {
-		<-r.Context().Done()
+	req := newRequest(doubletest.Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header})
+	writeFault := func(w http.ResponseWriter, f doubletest.Fault) { writeError(w, r, faultError(f.Status)) }
+	if s.rec.Inject(w, r, writeFault, req.Operation) {
 		return
 	}
-	var rep reply
-	e := s.authenticate(r, body)
-	if f != nil {
-		e = f.err()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if e := s.authenticate(r, body); e != nil {
+		writeError(w, r, e)
+		return
 	}
 	s.mu.Lock()
-	if e == nil {
-		rep, e = s.answer(req, body)
-	}
-	if e != nil {
-		req.Status, req.Code = e.status, e.code
-	} else {
-		req.Status = rep.status
-	}
-	s.requests = append(s.requests, req)
+	rep, e := s.answer(req, body)
 	s.mu.Unlock()
 	if e != nil {
 		writeError(w, r, e)

@@ -196,16 +196,12 @@ func (s *Server) appRoleListSecretIDs(w http.ResponseWriter, r *http.Request) {
 
 // appRoleLookupSecretID answers 204 for an unknown secret-id, as Vault does.
 func (s *Server) appRoleLookupSecretID(w http.ResponseWriter, r *http.Request) {
-	body, ok := bodyOrError(w, r)
+	id, ok := requiredString(w, r, "secret_id", "secret_id")
 	if !ok {
 		return
 	}
-	if str(body, "secret_id") == "" {
-		writeErrors(w, http.StatusBadRequest, "missing secret_id")
-		return
-	}
 	s.withRole(w, r, http.StatusInternalServerError, func(ar *appRole) {
-		sid := ar.secretIDs[str(body, "secret_id")]
+		sid := ar.secretIDs[id]
 		if sid == nil {
 			noContent(w)
 			return
@@ -214,22 +210,26 @@ func (s *Server) appRoleLookupSecretID(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) appRoleLookupAccessor(w http.ResponseWriter, r *http.Request) {
-	body, ok := bodyOrError(w, r)
+// withAccessor runs fn under s.mu with the request's role and the
+// secret-id its secret_id_accessor names, answering unknown when the role
+// has no such secret-id.
+func (s *Server) withAccessor(w http.ResponseWriter, r *http.Request, unknown int, fn func(*appRole, *secretID)) {
+	accessor, ok := requiredString(w, r, "secret_id_accessor", "secret_id_accessor")
 	if !ok {
-		return
-	}
-	accessor := str(body, "secret_id_accessor")
-	if accessor == "" {
-		writeErrors(w, http.StatusBadRequest, "missing secret_id_accessor")
 		return
 	}
 	s.withRole(w, r, http.StatusInternalServerError, func(ar *appRole) {
 		sid := ar.byAccessor(accessor)
 		if sid == nil {
-			writeErrors(w, http.StatusNotFound, fmt.Sprintf("failed to find accessor entry for secret_id_accessor: %q", accessor))
+			writeErrors(w, unknown, fmt.Sprintf("failed to find accessor entry for secret_id_accessor: %q", accessor))
 			return
 		}
+		fn(ar, sid)
+	})
+}
+
+func (s *Server) appRoleLookupAccessor(w http.ResponseWriter, r *http.Request) {
+	s.withAccessor(w, r, http.StatusNotFound, func(_ *appRole, sid *secretID) {
 		writeData(w, sid.data())
 	})
 }
@@ -237,21 +237,7 @@ func (s *Server) appRoleLookupAccessor(w http.ResponseWriter, r *http.Request) {
 // appRoleDestroyAccessor answers an unknown accessor with 500, as Vault
 // does; callers that must be idempotent look the accessor up first.
 func (s *Server) appRoleDestroyAccessor(w http.ResponseWriter, r *http.Request) {
-	body, ok := bodyOrError(w, r)
-	if !ok {
-		return
-	}
-	accessor := str(body, "secret_id_accessor")
-	if accessor == "" {
-		writeErrors(w, http.StatusBadRequest, "missing secret_id_accessor")
-		return
-	}
-	s.withRole(w, r, http.StatusInternalServerError, func(ar *appRole) {
-		sid := ar.byAccessor(accessor)
-		if sid == nil {
-			writeErrors(w, http.StatusInternalServerError, fmt.Sprintf("failed to find accessor entry for secret_id_accessor: %q", accessor))
-			return
-		}
+	s.withAccessor(w, r, http.StatusInternalServerError, func(ar *appRole, sid *secretID) {
 		delete(ar.secretIDs, sid.id)
 		noContent(w)
 	})

@@ -100,14 +100,19 @@ func (sec *kvSecret) put(data map[string]any) {
 // versionMetadata is the metadata block of a version, as reads and writes
 // answer it.
 func (sec *kvSecret) versionMetadata(n int) map[string]any {
-	var custom any
-	if sec.customMetadata != nil {
-		custom = maps.Clone(sec.customMetadata)
-	}
 	return map[string]any{
-		"created_time": sec.versions[n-1].created.Format(time.RFC3339Nano), "custom_metadata": custom,
+		"created_time": sec.versions[n-1].created.Format(time.RFC3339Nano), "custom_metadata": sec.custom(),
 		"deletion_time": "", "destroyed": false, "version": n,
 	}
+}
+
+// custom is the secret's custom_metadata as Vault answers it: null when
+// never set.
+func (sec *kvSecret) custom() any {
+	if sec.customMetadata == nil {
+		return nil
+	}
+	return maps.Clone(sec.customMetadata)
 }
 
 // kvKey is the secret a request names, "mount/path". When the mount is
@@ -123,7 +128,9 @@ func (s *Server) kvKey(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return mount + "/" + r.PathValue("path"), ok
 }
 
-func (s *Server) kvRead(w http.ResponseWriter, r *http.Request) {
+// withSecret runs fn under s.mu with the secret the request names,
+// answering 404 as Vault does when there is none.
+func (s *Server) withSecret(w http.ResponseWriter, r *http.Request, fn func(*kvSecret)) {
 	key, ok := s.kvKey(w, r)
 	if !ok {
 		return
@@ -131,32 +138,49 @@ func (s *Server) kvRead(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec := s.kvSecret(key, false)
-	if sec == nil || sec.current() == 0 {
+	if sec == nil {
 		writeErrors(w, http.StatusNotFound, "")
 		return
 	}
-	n := sec.current()
-	if q := r.URL.Query().Get("version"); q != "" && q != "0" {
-		v, err := strconv.Atoi(q)
-		if err != nil {
-			writeErrors(w, http.StatusBadRequest, fmt.Sprintf("error converting input %s for field %q: strconv.ParseInt: parsing %q: invalid syntax", q, "version", q))
+	fn(sec)
+}
+
+func (s *Server) kvRead(w http.ResponseWriter, r *http.Request) {
+	s.withSecret(w, r, func(sec *kvSecret) {
+		n := sec.current()
+		if n == 0 {
+			writeErrors(w, http.StatusNotFound, "")
 			return
 		}
-		n = v
+		if q := r.URL.Query().Get("version"); q != "" && q != "0" {
+			v, err := strconv.Atoi(q)
+			if err != nil {
+				writeErrors(w, http.StatusBadRequest, fmt.Sprintf("error converting input %s for field %q: strconv.ParseInt: parsing %q: invalid syntax", q, "version", q))
+				return
+			}
+			n = v
+		}
+		if n < sec.oldest || n > sec.current() {
+			writeErrors(w, http.StatusNotFound, "")
+			return
+		}
+		writeData(w, map[string]any{"data": maps.Clone(sec.versions[n-1].data), "metadata": sec.versionMetadata(n)})
+	})
+}
+
+// kvWriteRequest returns the secret a write names, "mount/path", and the
+// write's body, answering Vault's error when either is wrong.
+func (s *Server) kvWriteRequest(w http.ResponseWriter, r *http.Request) (string, map[string]any, bool) {
+	key, ok := s.kvKey(w, r)
+	if !ok {
+		return "", nil, false
 	}
-	if n < sec.oldest || n > sec.current() {
-		writeErrors(w, http.StatusNotFound, "")
-		return
-	}
-	writeData(w, map[string]any{"data": maps.Clone(sec.versions[n-1].data), "metadata": sec.versionMetadata(n)})
+	body, ok := bodyOrError(w, r)
+	return key, body, ok
 }
 
 func (s *Server) kvWrite(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.kvKey(w, r)
-	if !ok {
-		return
-	}
-	body, ok := bodyOrError(w, r)
+	key, body, ok := s.kvWriteRequest(w, r)
 	if !ok {
 		return
 	}
@@ -184,36 +208,23 @@ func (s *Server) kvWrite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) kvReadMetadata(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.kvKey(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.kvSecret(key, false)
-	if sec == nil {
-		writeErrors(w, http.StatusNotFound, "")
-		return
-	}
-	versions := map[string]any{}
-	for n := sec.oldest; n <= sec.current(); n++ {
-		versions[strconv.Itoa(n)] = map[string]any{
-			"created_time": sec.versions[n-1].created.Format(time.RFC3339Nano), "deletion_time": "", "destroyed": false,
+	s.withSecret(w, r, func(sec *kvSecret) {
+		versions := map[string]any{}
+		for n := sec.oldest; n <= sec.current(); n++ {
+			versions[strconv.Itoa(n)] = map[string]any{
+				"created_time": sec.versions[n-1].created.Format(time.RFC3339Nano), "deletion_time": "", "destroyed": false,
+			}
 		}
-	}
-	var custom any
-	if sec.customMetadata != nil {
-		custom = maps.Clone(sec.customMetadata)
-	}
-	oldest := 0
-	if sec.current() > 0 {
-		oldest = sec.oldest
-	}
-	writeData(w, map[string]any{
-		"cas_required": sec.casRequired, "created_time": sec.created.Format(time.RFC3339Nano),
-		"current_version": sec.current(), "custom_metadata": custom, "delete_version_after": "0s",
-		"max_versions": sec.maxVersions, "oldest_version": oldest,
-		"updated_time": sec.updated.Format(time.RFC3339Nano), "versions": versions,
+		oldest := 0
+		if sec.current() > 0 {
+			oldest = sec.oldest
+		}
+		writeData(w, map[string]any{
+			"cas_required": sec.casRequired, "created_time": sec.created.Format(time.RFC3339Nano),
+			"current_version": sec.current(), "custom_metadata": sec.custom(), "delete_version_after": "0s",
+			"max_versions": sec.maxVersions, "oldest_version": oldest,
+			"updated_time": sec.updated.Format(time.RFC3339Nano), "versions": versions,
+		})
 	})
 }
 
@@ -225,11 +236,7 @@ const (
 )
 
 func (s *Server) kvWriteMetadata(w http.ResponseWriter, r *http.Request) {
-	key, ok := s.kvKey(w, r)
-	if !ok {
-		return
-	}
-	body, ok := bodyOrError(w, r)
+	key, body, ok := s.kvWriteRequest(w, r)
 	if !ok {
 		return
 	}

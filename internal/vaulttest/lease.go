@@ -60,13 +60,8 @@ func (s *Server) leaseRevokePrefix(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) leaseLookup(w http.ResponseWriter, r *http.Request) {
-	body, ok := bodyOrError(w, r)
+	id, ok := requiredString(w, r, "lease_id", "lease id")
 	if !ok {
-		return
-	}
-	id := str(body, "lease_id")
-	if id == "" {
-		writeErrors(w, http.StatusBadRequest, "missing lease id")
 		return
 	}
 	s.mu.Lock()

@@ -110,13 +110,8 @@ func (s *Server) byAccessor(accessor string) *tokenEntry {
 // revoke-accessor request and finds its token, answering Vault's 400
 // errors when the accessor is missing or unknown.
 func (s *Server) accessorRequest(w http.ResponseWriter, r *http.Request) (*tokenEntry, bool) {
-	body, ok := bodyOrError(w, r)
+	accessor, ok := requiredString(w, r, "accessor", "accessor")
 	if !ok {
-		return nil, false
-	}
-	accessor := str(body, "accessor")
-	if accessor == "" {
-		writeErrors(w, http.StatusBadRequest, "missing accessor")
 		return nil, false
 	}
 	s.mu.Lock()

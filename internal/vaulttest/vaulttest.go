@@ -5,8 +5,9 @@
 // (ed25519 and ecdsa-p256, with real signatures), the token store
 // (create, lookup and revoke by accessor), lease revocation by prefix, and
 // AppRole secret-ids. It checks tokens, records every request and can
-// inject failures. It is the one place tests fake Vault; real-server tests
-// run when AISOAR_TEST_VAULT_ADDR and AISOAR_TEST_VAULT_TOKEN are set.
+// inject failures and hangs. It is the one place tests fake Vault;
+// real-server tests run when AISOAR_TEST_VAULT_ADDR and
+// AISOAR_TEST_VAULT_TOKEN are set.
 //
 // Each engine lives in its own file (kv.go, transit.go, token.go,
 // lease.go, approle.go) and registers its routes on the server's mux.
@@ -20,11 +21,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
 
 // Server is a Vault double on a loopback httptest server. Its engines are
@@ -33,11 +35,9 @@ import (
 type Server struct {
 	*httptest.Server
 	mux *http.ServeMux
+	rec doubletest.Recorder
 
 	mu       sync.Mutex
-	requests []Request
-	faults   map[string][]fault // by request path, in the order they answer
-
 	kvMounts map[string]bool
 	kv       map[string]*kvSecret // by mount and path, "secret/aisoar/splunk"
 	transit  map[string]*transitKey
@@ -46,18 +46,10 @@ type Server struct {
 	roles    map[string]*appRole    // by lower-case role name
 }
 
-// Request is one request the double received.
-type Request struct {
-	Method string // as sent; vault/api sends LIST as GET with list=true
-	Path   string
-	Query  url.Values
-	// Body is the JSON body decoded, nil when there was none.
-	Body map[string]any
-	// Namespace is the X-Vault-Namespace header (Vault Enterprise).
-	Namespace string
-	// Status is what the double answered.
-	Status int
-}
+// Request is one request the double received and what it answered. Its
+// Method is as sent: vault/api sends LIST as GET with list=true; its
+// X-Vault-Namespace header is the namespace (Vault Enterprise).
+type Request = doubletest.Request
 
 // New starts a Vault double whose root token is token; it is closed when
 // the test ends.
@@ -65,7 +57,6 @@ func New(t testing.TB, token string) *Server {
 	t.Helper()
 	s := &Server{
 		mux:      http.NewServeMux(),
-		faults:   map[string][]fault{},
 		kvMounts: map[string]bool{"secret": true},
 		kv:       map[string]*kvSecret{},
 		transit:  map[string]*transitKey{},
@@ -79,81 +70,41 @@ func New(t testing.TB, token string) *Server {
 	s.routeToken()
 	s.routeLeases()
 	s.routeAppRole()
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
+	s.Server = s.rec.Start(t, http.HandlerFunc(s.serve))
 	return s
 }
 
 // Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
-// fault is an answer queued by FailNext or FailNextWith.
-type fault struct {
-	status  int
-	message string
-}
+func (s *Server) Requests() []Request { return s.rec.Requests() }
 
 // FailNext makes the next n requests to path fail with status and the
 // error body Vault sends with it, before they reach the engine. path is a
 // request path ("/v1/secret/data/app") or a method and path ("PUT
 // /v1/secret/data/app", the method as sent) to fail only those.
-func (s *Server) FailNext(path string, status, n int) {
-	for range n {
-		s.FailNextWith(path, status, faultMessage(status))
-	}
-}
+func (s *Server) FailNext(path string, status, n int) { s.rec.FailNext(path, status, n) }
 
 // FailNextWith makes the next request to path (as for FailNext) fail
 // with status and {"errors":[message]}, such as a check-and-set conflict
 // another writer would cause.
 func (s *Server) FailNextWith(path string, status int, message string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], fault{status: status, message: message})
+	s.rec.Queue(path, doubletest.Fault{Status: status, Message: message}, 1)
 }
+
+// HangNext makes the next n requests to path (as for FailNext) wait
+// without an answer until the client gives up, as a Vault that stopped
+// answering does.
+func (s *Server) HangNext(path string, n int) { s.rec.HangNext(path, n) }
 
 // unauthenticated lists the paths Vault serves without a token.
 var unauthenticated = []string{"/v1/auth/approle/login"}
 
-// recorder keeps the status a handler answers with.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Namespace: r.Header.Get("X-Vault-Namespace")}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &req.Body); err != nil {
-			req.Body = map[string]any{"<not JSON>": string(raw)}
-		}
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
-	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
-		req.Status = rec.status
-		s.mu.Lock()
-		s.requests = append(s.requests, req)
-		s.mu.Unlock()
-	}()
-	w = rec
 	w.Header().Set("Content-Type", "application/json")
 	if !slices.Contains(unauthenticated, r.URL.Path) && s.caller(r) == nil {
 		writeErrors(w, http.StatusForbidden, "permission denied")
 		return
 	}
-	if f, ok := s.fault(r.Method, r.URL.Path); ok {
-		writeErrors(w, f.status, f.message)
+	if s.rec.Inject(w, r, writeFault, r.Method+" "+r.URL.Path, r.URL.Path) {
 		return
 	}
 	// Vault treats PUT as POST, and takes LIST as GET with list=true; the
@@ -184,16 +135,13 @@ func (s *Server) caller(r *http.Request) *tokenEntry {
 	return s.tokens[token]
 }
 
-func (s *Server) fault(method, path string) (fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, key := range []string{method + " " + path, path} {
-		if queue := s.faults[key]; len(queue) > 0 {
-			s.faults[key] = queue[1:]
-			return queue[0], true
-		}
+// writeFault answers an injected failure with its message or the error
+// Vault gives with its status.
+func writeFault(w http.ResponseWriter, f doubletest.Fault) {
+	if f.Message == "" {
+		f.Message = faultMessage(f.Status)
 	}
-	return fault{}, false
+	writeErrors(w, f.Status, f.Message)
 }
 
 // faultMessage is the error Vault gives with an injected status.
@@ -217,23 +165,18 @@ func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
 	if len(msgs) == 1 && msgs[0] == "" {
 		msgs = []string{}
 	}
-	writeJSON(w, status, map[string]any{"errors": msgs})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	doubletest.WriteJSON(w, status, map[string]any{"errors": msgs})
 }
 
 // writeData writes Vault's response envelope around data.
 func writeData(w http.ResponseWriter, data any) {
-	writeJSON(w, http.StatusOK, envelope(data, nil))
+	doubletest.WriteJSON(w, http.StatusOK, envelope(data, nil))
 }
 
 // writeAuth writes Vault's response envelope around an auth block, as
 // token creation and logins answer.
 func writeAuth(w http.ResponseWriter, auth map[string]any) {
-	writeJSON(w, http.StatusOK, envelope(nil, auth))
+	doubletest.WriteJSON(w, http.StatusOK, envelope(nil, auth))
 }
 
 func envelope(data, auth any) map[string]any {
@@ -265,6 +208,21 @@ func bodyOrError(w http.ResponseWriter, r *http.Request) (map[string]any, bool) 
 		return nil, false
 	}
 	return body, true
+}
+
+// requiredString returns a string field of the request body, answering
+// 400 "missing <what>" as Vault does when it is empty.
+func requiredString(w http.ResponseWriter, r *http.Request, field, what string) (string, bool) {
+	body, ok := bodyOrError(w, r)
+	if !ok {
+		return "", false
+	}
+	v := str(body, field)
+	if v == "" {
+		writeErrors(w, http.StatusBadRequest, "missing "+what)
+		return "", false
+	}
+	return v, true
 }
 
 // str returns a string field of a request body.
