@@ -83,6 +83,9 @@ type Artifact struct {
 	// envelope or Sigstore bundle over it.
 	Digest    string `yaml:"digest" json:"digest"`
 	Signature string `yaml:"signature" json:"signature"`
+	// AttestationKey names the key of attestation.keys in the config the
+	// signature is checked with, by the daily re-attestation.
+	AttestationKey string `yaml:"attestation_key" json:"attestation_key,omitempty"`
 }
 
 // Lineage is what the model was made from.

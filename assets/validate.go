@@ -72,6 +72,9 @@ func (v *validator) validate() {
 		if d := m.Artifact.Digest; d != "" && !digestPattern.MatchString(d) {
 			v.at(at+".artifact.digest", "%q must be sha256:<64 lowercase hex digits>", d)
 		}
+		if m.Artifact.AttestationKey != "" && m.Artifact.Signature == "" {
+			v.at(at+".artifact.attestation_key", "names the key the signature is checked with, but the artifact has no signature")
+		}
 		for i, p := range m.Lineage.Pipelines {
 			v.ref(fmt.Sprintf("%s.lineage.pipelines[%d]", at, i), p, "pipeline", sortedKeys(inv.Pipelines))
 		}

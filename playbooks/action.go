@@ -2,11 +2,13 @@ package playbooks
 
 import (
 	"fmt"
-	"github.com/aisoar/aisoar/internal/diag"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/aisoar/aisoar/internal/diag"
 )
 
 // ParamType is the type an action parameter accepts.
@@ -68,7 +70,13 @@ func (p *ParamSpec) checkLiteral(v any) string {
 			return fmt.Sprintf("must be one of %v, not %q%s", p.Enum, s, diag.DidYouMean(s, p.Enum))
 		}
 	case TypeInt:
-		_, ok = v.(int)
+		switch n := v.(type) {
+		case int:
+		case float64: // a playbook passed to the workflow comes back from JSON
+			ok = n == math.Trunc(n)
+		default:
+			ok = false
+		}
 	case TypeNumber:
 		switch v.(type) {
 		case int, float64:

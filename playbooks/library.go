@@ -14,10 +14,16 @@ import (
 	"github.com/aisoar/aisoar/assets"
 )
 
-// builtin holds the playbooks shipped with aisoar.
+// builtin holds the playbooks shipped with aisoar, their scenarios, and
+// the example inventory the scenarios run against.
 //
-//go:embed library/*.yaml
+//go:embed library/*.yaml library/testdata/*.yaml
 var builtin embed.FS
+
+// BuiltinFiles is the embedded library: library/<stem>.yaml playbooks,
+// their library/<stem>_test.yaml scenarios and library/testdata. LoadLibrary
+// names its files "builtin:library/<stem>.yaml".
+func BuiltinFiles() fs.FS { return builtin }
 
 // Library is the set of loaded playbooks, by id.
 type Library struct {
@@ -50,6 +56,9 @@ func (c *Compiler) LoadLibrary(opts LoadOptions) (*Library, error) {
 	if opts.Builtin {
 		files, _ := fs.Glob(builtin, "library/*.yaml")
 		for _, f := range files {
+			if strings.HasSuffix(f, "_test.yaml") {
+				continue // scenarios, for aisoar playbook test
+			}
 			data, err := builtin.ReadFile(f)
 			if err != nil {
 				errs = append(errs, err)
@@ -92,8 +101,8 @@ func (c *Compiler) LoadLibrary(opts LoadOptions) (*Library, error) {
 }
 
 // PlaybookFiles returns path itself when it is a file, or the playbook
-// files in it (*.yaml, *.yml, not the *_test.yaml scenarios) when it is a
-// directory.
+// files in it (*.yaml, *.yml, not the *_test.yaml scenarios, nothing under
+// testdata) when it is a directory.
 func PlaybookFiles(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -104,8 +113,14 @@ func PlaybookFiles(path string) ([]string, error) {
 	}
 	var files []string
 	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "testdata" && p != path {
+				return filepath.SkipDir // fixtures beside playbooks, such as an example inventory
+			}
+			return nil
 		}
 		ext := filepath.Ext(p)
 		if (ext == ".yaml" || ext == ".yml") && !strings.HasSuffix(strings.TrimSuffix(p, ext), "_test") {
@@ -129,10 +144,10 @@ func (l *Library) Get(id string) *Compiled {
 	return nil
 }
 
-// Match returns the playbooks whose trigger selects the alert. A trigger
-// that fails to evaluate (say, a label the alert lacks) does not match; its
+// Match returns the playbooks of the triage class whose trigger selects
+// the alert. A trigger that fails to evaluate (say, a label the alert lacks) does not match; its
 // error is returned beside the matches so the caller can log it.
-func (l *Library) Match(a *alerts.Alert, asset assets.Match) ([]*Compiled, error) {
+func (l *Library) Match(a *alerts.Alert, asset assets.Match, class string) ([]*Compiled, error) {
 	var (
 		matched []*Compiled
 		errs    []error
@@ -140,6 +155,9 @@ func (l *Library) Match(a *alerts.Alert, asset assets.Match) ([]*Compiled, error
 	vars := NewVars(a)
 	vars.SetAsset(asset)
 	for _, pb := range l.playbooks {
+		if pb.Playbook.TriageClass() != class {
+			continue
+		}
 		ok, err := pb.Matches(a, vars)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("playbook %q trigger: %w", pb.Playbook.ID, err))

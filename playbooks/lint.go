@@ -2,7 +2,6 @@ package playbooks
 
 import (
 	"fmt"
-	"github.com/aisoar/aisoar/internal/diag"
 	"maps"
 	"reflect"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/internal/diag"
 )
 
 var (
@@ -95,6 +95,9 @@ func (l *linter) run() {
 	}
 	for i, id := range pb.ATLAS {
 		l.atlasID(i, id)
+	}
+	if pb.Class != "" && !slices.Contains(Classes, pb.Class) {
+		l.errorf("class", "class %q is not a triage class: use %s%s", pb.Class, strings.Join(Classes, " or "), diag.DidYouMean(pb.Class, Classes))
 	}
 	if len(pb.Steps) == 0 {
 		l.errorf("steps", "a playbook needs at least one step")
@@ -317,7 +320,7 @@ func (l *linter) condition(path, src string, sc scope) {
 func (l *linter) compile(path string, offset int, src string, sc scope) *Expr {
 	e, problems := compileExpr(l.c.check, l.c.run, src)
 	for _, p := range problems {
-		p.Message = fmt.Sprintf("%s (in %q)", l.explain(p.Message), src)
+		p.Message = fmt.Sprintf("%s (in %q)", explainCEL(p.Message), src)
 		l.errorAt(path, offset, p)
 	}
 	if e == nil {
@@ -331,8 +334,8 @@ func (l *linter) compile(path string, offset int, src string, sc scope) *Expr {
 var undeclaredReference = regexp.MustCompile(`undeclared reference to '([^']+)'`)
 var undefinedField = regexp.MustCompile(`undefined field '([^']+)'`)
 
-// explain adds a "did you mean" to CEL's messages about unknown names.
-func (l *linter) explain(msg string) string {
+// explainCEL adds a "did you mean" to CEL's messages about unknown names.
+func explainCEL(msg string) string {
 	if m := undeclaredReference.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("unknown variable %q%s", m[1], diag.DidYouMean(m[1], variables))
 	}

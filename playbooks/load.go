@@ -4,13 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/aisoar/aisoar/internal/diag"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/aisoar/aisoar/internal/diag"
 )
 
 // Parse reads one playbook from YAML. It reports every structural problem
@@ -37,6 +38,7 @@ func Parse(file string, data []byte) (*Playbook, Diagnostics) {
 		"title":              func(p string, n *yaml.Node) { pb.Title = d.str(p, n) },
 		"description":        func(p string, n *yaml.Node) { pb.Description = d.str(p, n) },
 		"atlas":              func(p string, n *yaml.Node) { pb.ATLAS = d.strList(p, n) },
+		"class":              func(p string, n *yaml.Node) { pb.Class = d.str(p, n) },
 		"trigger":            func(p string, n *yaml.Node) { d.trigger(p, n, &pb.Trigger) },
 		"steps":              func(p string, n *yaml.Node) { pb.Steps = d.steps(p, n) },
 		"on_failure":         func(p string, n *yaml.Node) { pb.OnFailure = d.steps(p, n) },

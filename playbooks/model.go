@@ -21,8 +21,11 @@ type Playbook struct {
 	Title       string   `json:"title,omitempty"`
 	Description string   `json:"description,omitempty"`
 	ATLAS       []string `json:"atlas,omitempty"`
-	Trigger     Trigger  `json:"trigger"`
-	Steps       []Step   `json:"steps"`
+	// Class is the triage class of the alerts the playbook answers
+	// (ClassAIIncident or ClassPerformance); empty means ClassAIIncident.
+	Class   string  `json:"class,omitempty"`
+	Trigger Trigger `json:"trigger"`
+	Steps   []Step  `json:"steps"`
 	// OnFailure runs when a step fails for good; its CEL sees `failure`.
 	OnFailure []Step `json:"on_failure,omitempty"`
 	// AutoResolveAfter resolves the incident (running the undo steps) this long
@@ -35,6 +38,24 @@ type Playbook struct {
 	// nodes maps a path such as "steps[1].when" to its YAML node, for
 	// diagnostics that point at line and column. Not part of the JSON form.
 	nodes map[string]*yaml.Node
+}
+
+// Triage classes: an attack on an AI system, or a model performing badly.
+// The server matches an alert only against the playbooks of its class.
+const (
+	ClassAIIncident  = "ai_incident"
+	ClassPerformance = "performance"
+)
+
+// Classes lists the triage classes.
+var Classes = []string{ClassAIIncident, ClassPerformance}
+
+// TriageClass is the class of the alerts the playbook answers.
+func (p *Playbook) TriageClass() string {
+	if p.Class == "" {
+		return ClassAIIncident
+	}
+	return p.Class
 }
 
 // Trigger selects the alerts a playbook answers.

@@ -17,6 +17,7 @@ import (
 	"github.com/aisoar/aisoar/alerts"
 	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/metrics"
+	"github.com/aisoar/aisoar/playbooks"
 	"github.com/aisoar/aisoar/webhooks"
 	"github.com/aisoar/aisoar/workflows"
 )
@@ -194,7 +195,11 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (ale
 		return s.deliverResolved(ctx, a, key, receipt)
 	}
 	asset := s.assets.Match(&a.Asset)
-	matched, matchErr := s.library.Match(a, asset)
+	class := playbooks.ClassAIIncident
+	if a.Category == "model_performance" {
+		class = playbooks.ClassPerformance
+	}
+	matched, matchErr := s.library.Match(a, asset, class)
 	if matchErr != nil {
 		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", matchErr)
 	}

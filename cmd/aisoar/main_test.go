@@ -33,11 +33,11 @@ func TestValidate(t *testing.T) {
 		wantErr string
 		want    []string
 	}{
-		{"built-in library is clean", []string{"playbook", "validate", "../../playbooks/library"}, "", []string{"1 playbook(s) OK"}},
+		{"built-in library is clean", []string{"playbook", "validate", "../../playbooks/library"}, "", []string{"6 playbook(s) OK"}},
 		{"problems are listed with positions", []string{"playbook", "validate", "../../playbooks/testdata/lint/actions.yaml"}, "8 problem(s)",
 			[]string{`actions.yaml:6:13: unknown action "htp" (did you mean "http"?)`}},
 		{"missing path", []string{"playbook", "validate", "nope.yaml"}, "no such file", nil},
-		{"roles from config", []string{"playbook", "validate", "--config", "testdata/roles.yaml", "../../playbooks/library"}, "3 problem(s)",
+		{"roles from config", []string{"playbook", "validate", "--config", "testdata/roles.yaml", "../../playbooks/library"}, "12 problem(s)",
 			[]string{`unknown approver role "soc"`}},
 		{"asset inventory is clean", []string{"assets", "validate", "../../assets/testdata/inventory.yaml"}, "",
 			[]string{"inventory.yaml OK: 2 model(s), 2 pipeline(s), 1 gateway(s), 1 key(s), 2 store(s), 4 team(s)"}},
@@ -122,5 +122,61 @@ func TestREADMEActionReference(t *testing.T) {
 		if err := os.WriteFile(path, []byte(readme), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPlaybookTest runs playbook scenarios from the command line.
+func TestPlaybookTest(t *testing.T) {
+	failing := t.TempDir()
+	for src, dst := range map[string]string{
+		"../../playbooktest/testdata/containment.yaml":        "containment.yaml",
+		"../../playbooktest/testdata/fail/expectations.yaml":  "containment_test.yaml",
+		"../../playbooktest/testdata/invalid/scenarios.yaml":  "broken_test.yaml",
+		"../../playbooktest/testdata/containment.yaml#broken": "broken.yaml",
+	} {
+		src, suffix, _ := strings.Cut(src, "#")
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if suffix != "" {
+			data = bytes.Replace(data, []byte("id: fixture-containment"), []byte("id: fixture-"+suffix), 1)
+		}
+		if err := os.WriteFile(filepath.Join(failing, dst), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+		want    []string
+	}{
+		{"fixture scenarios pass", []string{"playbook", "test", "../../playbooktest/testdata/containment.yaml"}, "",
+			[]string{"PASS  fixture-containment / main path\n", "12 passed, 0 failed\n"}},
+		{"--run filters, -v shows the steps", []string{"playbook", "test", "--run", "fixture-containment/main", "-v", "../../playbooktest/testdata/containment.yaml"}, "",
+			[]string{"PASS  fixture-containment / main path\n      incident       contained\n", "1 passed, 0 failed\n"}},
+		{"failures are listed with their reasons", []string{"playbook", "test", failing}, "scenarios failed",
+			[]string{
+				"FAIL  fixture-containment / every expectation wrong\n      state: want failed, got contained\n",
+				"FAIL  fixture-broken: " + filepath.Join(failing, "broken_test.yaml") + "\n",
+				`unknown key "alrt" in scenarios[0] (did you mean "alert"?)`,
+				"0 passed, 5 failed, 1 scenario file(s) do not load\n",
+			}},
+		{"built-in library by default", []string{"playbook", "test", "--run", "model-extraction-containment/main"}, "",
+			[]string{"PASS  model-extraction-containment / main path", "1 passed, 0 failed\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(t, tt.args...)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q\n%s", err, tt.wantErr, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }

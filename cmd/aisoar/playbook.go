@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -14,6 +16,7 @@ import (
 	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
 	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/playbooktest"
 )
 
 func newPlaybookCommand() *cobra.Command {
@@ -38,7 +41,7 @@ Run it in CI beside your playbooks.`,
 		},
 	}
 	validate.Flags().StringVar(&configFile, "config", "", "config file whose approver roles playbooks may use")
-	cmd.AddCommand(validate)
+	cmd.AddCommand(validate, newPlaybookTestCommand())
 	return cmd
 }
 
@@ -125,4 +128,107 @@ func actionsMarkdown(specs []playbooks.ActionSpec) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func newPlaybookTestCommand() *cobra.Command {
+	var (
+		configFile string
+		builtin    bool
+		run        string
+		verbose    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "test [PATH...]",
+		Short: "Run the playbooks' scenarios (<stem>_test.yaml) and print PASS or FAIL for each",
+		Long: `Runs the scenarios beside each playbook: <stem>_test.yaml next to <stem>.yaml.
+A scenario scripts an incident (the alert, approval decisions by step, stubbed
+action results or failures, more alerts, a resolution) and says what must come
+of it (the final state, each step's state, the parameters actions were called
+with). Each runs the real playbook workflow on Temporal's test environment,
+with the clock skipping ahead and every action stubbed: nothing is called.
+
+With no PATH the built-in library is tested; with PATHs (files or directories)
+only they are, unless --builtin. Playbooks get the checks of playbook validate.
+Exits 1 if any scenario fails: run it in CI beside playbook validate.`,
+		Example: `  aisoar playbook test
+  aisoar playbook test playbooks/ --run denial -v`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			if !cmd.Flags().Changed("builtin") {
+				builtin = len(args) == 0
+			}
+			var filter *regexp.Regexp
+			if run != "" {
+				var err error
+				if filter, err = regexp.Compile(run); err != nil {
+					return fmt.Errorf("--run: %w", err)
+				}
+			}
+			pairs, err := playbooktest.Discover(args, builtin)
+			if err != nil {
+				return err
+			}
+			var files []string
+			for _, p := range pairs {
+				if !strings.HasPrefix(p.Playbook, playbooktest.BuiltinPrefix) {
+					files = append(files, p.Playbook)
+				}
+			}
+			lib, err := loadPlaybooks(out, configFile, playbooks.LoadOptions{Builtin: builtin, Paths: files}, false)
+			if err != nil {
+				return err
+			}
+			compiler, err := playbooks.NewCompiler(playbooks.CompilerOptions{Catalog: activities.Catalog()})
+			if err != nil {
+				return err
+			}
+			byFile := map[string]*playbooks.Playbook{}
+			for _, c := range lib.Playbooks() {
+				byFile[c.Playbook.File] = c.Playbook
+			}
+			passed, failed, broken := 0, 0, 0
+			for _, p := range pairs {
+				pb := byFile[p.Playbook]
+				if p.Scenarios == "" {
+					fmt.Fprintf(out, "----  %s: no scenarios (%s_test.yaml)\n", pb.ID, strings.TrimSuffix(p.Playbook, filepath.Ext(p.Playbook)))
+					continue
+				}
+				suite, err := playbooktest.Load(p.Scenarios)
+				if err != nil {
+					fmt.Fprintf(out, "FAIL  %s: %s\n      %s\n", pb.ID, p.Scenarios, strings.ReplaceAll(err.Error(), "\n", "\n      "))
+					broken++
+					continue
+				}
+				for _, sc := range suite.Scenarios {
+					if filter != nil && !filter.MatchString(pb.ID+"/"+sc.Name) {
+						continue
+					}
+					res := playbooktest.Run(cmd.Context(), compiler, pb, sc)
+					res.Report(out, verbose)
+					if res.Passed() {
+						passed++
+					} else {
+						failed++
+					}
+				}
+			}
+			summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+			if broken > 0 {
+				summary += fmt.Sprintf(", %d scenario file(s) do not load", broken)
+			}
+			if filter != nil && passed+failed == 0 {
+				summary += " (no scenario matches --run)"
+			}
+			fmt.Fprintln(out, summary)
+			if failed+broken > 0 {
+				return errors.New("scenarios failed")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configFile, "config", "", "config file whose approver roles playbooks may use")
+	cmd.Flags().BoolVar(&builtin, "builtin", false, "test the built-in library too (default: only when no PATH is given)")
+	cmd.Flags().StringVar(&run, "run", "", "run only the scenarios whose \"<playbook id>/<scenario name>\" matches this regular expression")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each step's final state")
+	return cmd
 }
