@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/attest"
 	"github.com/aisoar/aisoar/evidence"
 	"github.com/aisoar/aisoar/playbooks"
@@ -32,7 +33,11 @@ type Options struct {
 	Evidence *evidence.Store
 	// AttestationKeys are the keys verify_artifact trusts, by name.
 	AttestationKeys map[string]attest.Verifier
-	Logger          *slog.Logger
+	// Inventory reads the asset inventory for load_inventory; nil when
+	// the config names none.
+	Inventory func() (*assets.Inventory, error)
+
+	Logger *slog.Logger
 }
 
 // action is a registered action: its declared spec and the activity
@@ -81,6 +86,7 @@ func NewRegistry(opts Options) *Registry {
 			{SlackRequestApproval, slackActs.RequestApproval},
 			{SlackApprovalOutcome, slackActs.ApprovalOutcome},
 			{SlackPostThread, slackActs.PostThread},
+			{LoadInventory, (&inventoryLoader{load: opts.Inventory}).Run},
 		},
 	}
 }

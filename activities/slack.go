@@ -233,7 +233,10 @@ func approvalButtons(req ApprovalRequest) *slack.ActionBlock {
 		plainText("Reject"), plainText("Cancel"),
 	).WithStyle(slack.StyleDanger)
 	reject := slack.NewButtonBlockElement(SlackRejectAction, value, plainText("Reject")).WithStyle(slack.StyleDanger).WithConfirm(confirm)
-	return slack.NewActionBlock(slackBlockActions, approve, reject)
+	// Reclassify moves the incident to the other triage class (AI incident
+	// or model performance issue); a dialog asks why.
+	reclassify := slack.NewButtonBlockElement(SlackReclassifyAction, req.Incident, plainText("Reclassify"))
+	return slack.NewActionBlock(slackBlockActions, approve, reject, reclassify)
 }
 
 // whoAndWhen is the context line: the role and its approvers, the

@@ -197,8 +197,8 @@ func TestSlackRequestApproval(t *testing.T) {
 	t.Run("buttons", func(t *testing.T) {
 		actions := blockByID(post.Blocks, "aisoar_actions")
 		elements, _ := actions["elements"].([]any)
-		if len(elements) != 2 {
-			t.Fatalf("actions block %v, want two buttons", actions)
+		if len(elements) != 3 {
+			t.Fatalf("actions block %v, want three buttons", actions)
 		}
 		want := []struct{ actionID, label, style string }{
 			{SlackApproveAction, "Approve", "primary"},
@@ -213,6 +213,10 @@ func TestSlackRequestApproval(t *testing.T) {
 			if b["value"] != SlackButtonValue("inc-42", "revoke-key") {
 				t.Errorf("button %d value %q, want SlackButtonValue(inc-42, revoke-key)", i, b["value"])
 			}
+		}
+		b := elements[2].(map[string]any)
+		if label, _ := b["text"].(map[string]any); b["action_id"] != SlackReclassifyAction || b["value"] != "inc-42" || label["text"] != "Reclassify" {
+			t.Errorf("button 2 = %v, want %s %q with the incident as its value", b, SlackReclassifyAction, "Reclassify")
 		}
 		confirm, _ := elements[1].(map[string]any)["confirm"].(map[string]any)
 		if !strings.Contains(texts(confirm), "*revoke-key* (http) will be skipped") {

@@ -10,10 +10,12 @@ const (
 	SlackPostThread      = "slack_post_thread"
 )
 
-// Slack button action ids; a button's value is SlackButtonValue.
+// Slack button action ids; a decision button's value is SlackButtonValue,
+// the Reclassify button's the incident's id.
 const (
-	SlackApproveAction = "aisoar_approve"
-	SlackRejectAction  = "aisoar_reject"
+	SlackApproveAction    = "aisoar_approve"
+	SlackRejectAction     = "aisoar_reject"
+	SlackReclassifyAction = "aisoar_reclassify"
 )
 
 // SlackButtonValue is the value of an approval's buttons: the incident and

@@ -52,11 +52,17 @@ type Config struct {
 	Assets string `yaml:"assets"`
 	// MaxBodyBytes bounds a webhook body; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// Roles maps an approver role to the identities in it.
-	Roles     map[string][]string `yaml:"roles"`
-	APITokens []APIToken          `yaml:"api_tokens"`
-	Sources   map[string]Source   `yaml:"sources"`
-	Actions   Actions             `yaml:"actions"`
+	// Roles are the teams of the operating model, by name: who may approve
+	// (members), where their approval requests go in Slack, and what to
+	// call them in reports.
+	Roles     map[string]Role   `yaml:"roles"`
+	APITokens []APIToken        `yaml:"api_tokens"`
+	Sources   map[string]Source `yaml:"sources"`
+	Actions   Actions           `yaml:"actions"`
+	// Triage classifies each alert as an AI incident or a model
+	// performance issue before playbooks are matched; when left out,
+	// DefaultTriage applies.
+	Triage *Triage `yaml:"triage"`
 	// Targets are the systems containment actions act on, by name.
 	Targets map[string]Target `yaml:"targets"`
 	// Slack, when set, posts approvals to Slack and takes decisions from
@@ -66,6 +72,9 @@ type Config struct {
 	Evidence Evidence `yaml:"evidence"`
 	// Attestation holds the keys verify_artifact trusts.
 	Attestation Attestation `yaml:"attestation"`
+	// Governance configures the daily re-attestation and the coverage
+	// window of the governance report.
+	Governance Governance `yaml:"governance"`
 }
 
 // ServerTLS is the HTTP server's certificate and the CAs of client certificates.
@@ -376,6 +385,9 @@ func (c *Config) ApplyDefaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Triage != nil && c.Triage.Default == "" {
+		c.Triage.Default = ClassAIIncident
+	}
 	for name, s := range c.Sources {
 		if s.Decoder.Type == "" {
 			s.Decoder.Type = DecoderGeneric
@@ -386,16 +398,6 @@ func (c *Config) ApplyDefaults() {
 
 // UseBuiltinLibrary reports whether the embedded playbooks are loaded.
 func (c *Config) UseBuiltinLibrary() bool { return c.BuiltinLibrary == nil || *c.BuiltinLibrary }
-
-// RoleNames returns the configured approver roles, sorted.
-func (c *Config) RoleNames() []string {
-	names := make([]string, 0, len(c.Roles))
-	for r := range c.Roles {
-		names = append(names, r)
-	}
-	slices.Sort(names)
-	return names
-}
 
 var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
@@ -433,11 +435,8 @@ func (c *Config) Validate() error {
 			add("api_tokens[%d]: token needs env, file or vault", i)
 		}
 	}
-	for _, role := range sortedKeys(c.Roles) {
-		if len(c.Roles[role]) == 0 {
-			add("roles.%s: a role needs at least one member", role)
-		}
-	}
+	c.validateRoles(add)
+	c.validateTriage(add)
 	for _, name := range sortedKeys(c.Sources) {
 		s := c.Sources[name]
 		if !sourceName.MatchString(name) {
@@ -481,6 +480,7 @@ func (c *Config) Validate() error {
 	}
 	validateTargets(c.Targets, add)
 	c.validateEvidence(add)
+	c.Governance.validate(add)
 	if c.Slack != nil {
 		validateSlack(c.Slack, add)
 	}

@@ -35,9 +35,17 @@ func TestLoadFull(t *testing.T) {
 		BuiltinLibrary: &builtin,
 		Assets:         "/etc/aisoar/assets.yaml",
 		MaxBodyBytes:   262144,
-		Roles: map[string][]string{
-			"ai-oncall":     {"alice@example.com", "bob@example.com"},
-			"security-lead": {"carol@example.com"},
+		Roles: map[string]Role{
+			"ai-oncall":     {Members: []string{"alice@example.com", "bob@example.com"}},
+			"security-lead": {Members: []string{"carol@example.com"}},
+			"risk":          {Members: []string{"dana@example.com"}, SlackChannel: "#ai-risk", Title: "Risk/Governance"},
+		},
+		Triage: &Triage{
+			Rules: []TriageRule{
+				{Name: "drift", When: `alert.category in ["model_performance", "drift"] && !("AML.T0020" in alert.techniques)`, Class: ClassPerformance},
+				{Name: "owned-by-data-science", When: `asset.owner == "data-science" && alert.severity <= 2`, Class: ClassPerformance},
+			},
+			Default: ClassAIIncident,
 		},
 		APITokens: []APIToken{
 			{User: "alice@example.com", Token: Secret{Env: "AISOAR_TOKEN_ALICE"}},
@@ -122,6 +130,7 @@ func TestLoadFull(t *testing.T) {
 			"model-release": {File: "/etc/aisoar/model-release.pub"},
 			"mlops":         {Transit: &Transit{Target: "vault", Mount: "transit-models", Key: "model-signing"}},
 		}},
+		Governance: Governance{Reattest: Reattest{Cron: "30 1 * * *", TimeZone: "Europe/Paris"}, CoverageWindow: 336 * time.Hour},
 		Slack: &Slack{
 			BotToken:      Secret{Env: "SLACK_BOT_TOKEN"},
 			SigningSecret: Secret{File: "/run/secrets/slack-signing-secret"},
@@ -139,8 +148,16 @@ func TestLoadFull(t *testing.T) {
 	if c.UseBuiltinLibrary() {
 		t.Error("UseBuiltinLibrary() = true, want false (builtin_library: false)")
 	}
-	if got, want := c.RoleNames(), []string{"ai-oncall", "security-lead"}; !slices.Equal(got, want) {
+	if got, want := c.RoleNames(), []string{"ai-oncall", "risk", "security-lead"}; !slices.Equal(got, want) {
 		t.Errorf("RoleNames() = %v, want %v", got, want)
+	}
+	wantChannels := map[string]string{"ai-oncall": "C0123ONCALL", "security-lead": "#security-leads", "risk": "#ai-risk"}
+	if got := c.SlackChannels(); !reflect.DeepEqual(got, wantChannels) {
+		t.Errorf("SlackChannels() = %v, want %v", got, wantChannels)
+	}
+	wantTitles := map[string]string{"ai-oncall": "ai-oncall", "security-lead": "security-lead", "risk": "Risk/Governance"}
+	if got := c.RoleTitles(); !reflect.DeepEqual(got, wantTitles) {
+		t.Errorf("RoleTitles() = %v, want %v", got, wantTitles)
 	}
 }
 
@@ -346,6 +363,33 @@ func TestParseInvalid(t *testing.T) {
 			name: "role left empty",
 			yaml: "roles:\n  soc:\n",
 			want: []string{"roles.soc: a role needs at least one member"},
+		},
+		{
+			name: "role mapping with an unknown key",
+			yaml: "roles:\n  risk:\n    members: [dana]\n    channel: \"#risk\"\n",
+			want: []string{"line 4", `unknown key "channel" in a role`, "slack_channel"},
+		},
+		{
+			name: "role that is neither a list nor a mapping",
+			yaml: "roles:\n  soc: alice\n",
+			want: []string{"line 2", "a role is a list of members, or a mapping"},
+		},
+		{
+			name: "role mapping without members",
+			yaml: "roles:\n  risk: {title: Risk}\n",
+			want: []string{"roles.risk: a role needs at least one member"},
+		},
+		{
+			name: "role and slack name different channels",
+			yaml: "roles:\n  soc: {members: [alice], slack_channel: \"#soc\"}\nslack:\n  bot_token: {env: B}\n  signing_secret: {env: S}\n  channels: {soc: \"#secops\"}\n",
+			want: []string{`roles.soc.slack_channel "#soc" and slack.channels.soc "#secops" name different channels`},
+		},
+		{
+			name: "triage rules missing their parts",
+			yaml: "triage:\n  rules:\n    - {when: 'true', class: performance}\n    - {name: a, class: perf}\n    - {name: a, when: 'true', class: ai_incident}\n  default: security\n",
+			want: []string{"triage.rules[0].name is required", "triage.rules[1].when is required",
+				`triage.rules[1].class "perf" is not a triage class: use ai_incident or performance`,
+				`triage.rules[2].name "a" is also the name of triage.rules[1]`, `triage.default "security" is not a triage class`},
 		},
 		{
 			name: "api token without user",
@@ -598,6 +642,63 @@ func TestUseBuiltinLibrary(t *testing.T) {
 			c := Config{BuiltinLibrary: tt.set}
 			if got := c.UseBuiltinLibrary(); got != tt.want {
 				t.Errorf("UseBuiltinLibrary() = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoleForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		yaml     string
+		want     Role
+		channels map[string]string
+	}{
+		{"list", "roles:\n  soc: [alice, bob]\n", Role{Members: []string{"alice", "bob"}}, map[string]string{}},
+		{"mapping", "roles:\n  soc:\n    members: [alice]\n    slack_channel: \"#soc\"\n    title: SOC\n",
+			Role{Members: []string{"alice"}, SlackChannel: "#soc", Title: "SOC"}, map[string]string{"soc": "#soc"}},
+		{"mapping beside slack.channels", "roles:\n  soc: {members: [alice], slack_channel: C0SOC}\n  mlops: [carol]\n" +
+			"slack:\n  bot_token: {env: B}\n  signing_secret: {env: S}\n  channels: {soc: C0SOC, mlops: \"#mlops\"}\n",
+			Role{Members: []string{"alice"}, SlackChannel: "C0SOC"}, map[string]string{"soc": "C0SOC", "mlops": "#mlops"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("aisoar.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := c.Roles["soc"]; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("roles.soc = %+v, want %+v", got, tt.want)
+			}
+			if got := c.SlackChannels(); !reflect.DeepEqual(got, tt.channels) {
+				t.Errorf("SlackChannels() = %v, want %v", got, tt.channels)
+			}
+			if got := c.RoleMembers()["soc"]; !slices.Equal(got, tt.want.Members) {
+				t.Errorf("RoleMembers()[soc] = %v, want %v", got, tt.want.Members)
+			}
+		})
+	}
+}
+
+func TestTriageInForce(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want *Triage
+	}{
+		{"left out", "", DefaultTriage()},
+		{"default defaults to ai_incident", "triage:\n  rules:\n    - {name: drift, when: 'alert.category == \"drift\"', class: performance}\n",
+			&Triage{Rules: []TriageRule{{Name: "drift", When: `alert.category == "drift"`, Class: ClassPerformance}}, Default: ClassAIIncident}},
+		{"no rules", "triage:\n  default: performance\n", &Triage{Default: ClassPerformance}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("aisoar.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if got := c.TriageInForce(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("TriageInForce() = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

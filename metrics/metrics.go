@@ -20,7 +20,9 @@ import (
 const (
 	MetricAlerts       = "aisoar_alerts_received_total"
 	MetricTimeToDetect = "aisoar_time_to_detect_seconds"
+	MetricTriaged      = "aisoar_alerts_triaged_total"
 	labelSource        = "source"
+	labelClass         = "class"
 	labelOutcome       = "outcome"
 	labelSeverity      = "severity"
 )
@@ -49,8 +51,11 @@ type Metrics struct {
 	registry     *prometheus.Registry
 	alerts       *prometheus.CounterVec
 	timeToDetect *prometheus.HistogramVec
+	triaged      *prometheus.CounterVec
 	// workflow holds the metrics incident workflows record, by name.
 	workflow map[string]workflowMetric
+	// governance holds the governance report's gauges.
+	governance *governanceMetrics
 }
 
 // workflowMetric is a metric a workflow records, with its label names.
@@ -71,7 +76,12 @@ func New() *Metrics {
 		Name: MetricTimeToDetect, Help: "Time from the adversarial signal (the event time the SIEM payload carries) to the alert reaching aisoar.",
 		Buckets: responseBuckets,
 	}, []string{labelSource, labelSeverity})
-	m.registry.MustRegister(m.alerts, m.timeToDetect)
+	m.triaged = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricTriaged, Help: "Alerts and incidents opened by hand, by the triage class they were given (ai_incident or performance).",
+	}, []string{labelClass})
+	m.registry.MustRegister(m.alerts, m.timeToDetect, m.triaged)
+
+	m.governance = newGovernanceMetrics(m.registry)
 
 	base := []string{workflows.TagPlaybook, workflows.TagSeverity, workflows.TagDryRun}
 	m.counter(workflows.MetricIncidents, "Incidents entering each state, by playbook.", append(base, workflows.TagState))
@@ -110,6 +120,11 @@ func (m *Metrics) Alert(source, outcome string) {
 // Detected records the delay between an alert's event time and its arrival.
 func (m *Metrics) Detected(source string, severity int64, delay time.Duration) {
 	m.timeToDetect.WithLabelValues(source, strconv.FormatInt(severity, 10)).Observe(delay.Seconds())
+}
+
+// Triaged counts an alert, or an incident opened by hand, given a triage class.
+func (m *Metrics) Triaged(class string) {
+	m.triaged.WithLabelValues(class).Inc()
 }
 
 // Temporal is the metrics handler for the Temporal client: it records the

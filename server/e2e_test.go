@@ -90,7 +90,7 @@ func startE2E(t *testing.T, mutate ...func(*config.Config)) *e2e {
 		Playbooks:      []string{"testdata/playbooks"},
 		BuiltinLibrary: &builtin,
 		MaxBodyBytes:   4096,
-		Roles:          map[string][]string{"soc": {"alice"}},
+		Roles:          map[string]config.Role{"soc": {Members: []string{"alice"}}},
 		APITokens: []config.APIToken{
 			{User: "alice", Token: config.Secret{File: filepath.Join(dir, "alice.token")}},
 			{User: "bob", Token: config.Secret{File: filepath.Join(dir, "bob.token")}},

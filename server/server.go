@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -18,8 +19,10 @@ import (
 
 	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/config"
+	"github.com/aisoar/aisoar/evidence"
 	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/review"
 	"github.com/aisoar/aisoar/webhooks"
 )
 
@@ -35,6 +38,13 @@ const temporalTimeout = 10 * time.Second
 type Options struct {
 	Config  *config.Config
 	Library *playbooks.Library
+	// Compiler compiles the triage rules and the playbook of incidents
+	// opened by hand; default one without an action catalog.
+	Compiler *playbooks.Compiler
+	// Evidence, when set, verifies incidents' evidence for their reviews,
+	// and Reviews keeps the reviews; without Reviews none can be made.
+	Evidence *evidence.Store
+	Reviews  *review.Archive
 	// Assets, when set, is the inventory alerts are matched against.
 	Assets *assets.Inventory
 	// Metrics records what the server sees and serves /metrics; default a
@@ -53,12 +63,20 @@ type Server struct {
 	assets   *assets.Inventory
 	metrics  *metrics.Metrics
 	temporal client.Client
-	sources  map[string]*source
-	seen     *webhooks.Seen
-	tokens   *tokens
-	logger   *slog.Logger
-	now      func() time.Time
-	mux      *http.ServeMux
+	// triage classifies alerts; manualRecord is the playbook of incidents
+	// opened by hand that no playbook answers.
+	triage       *triage
+	manualRecord *playbooks.Compiled
+	// slackChannels maps roles to their approval channels.
+	slackChannels map[string]string
+	evidence      *evidence.Store
+	reviews       *review.Archive
+	sources       map[string]*source
+	seen          *webhooks.Seen
+	tokens        *tokens
+	logger        *slog.Logger
+	now           func() time.Time
+	mux           *http.ServeMux
 	// slack is the Slack app's side; nil without slack in the config.
 	slack *slackApp
 	// work tracks what Slack requests started in the background; workCtx
@@ -66,6 +84,10 @@ type Server struct {
 	work     inflight
 	workCtx  context.Context
 	stopWork context.CancelFunc
+	// ledger batches what live alerts tell the governance ledger;
+	// governance runs its flusher and the governance gauges' refresher.
+	ledger     ledgerBatch
+	governance sync.WaitGroup
 }
 
 // New builds the server, resolving the secrets the config names.
@@ -78,17 +100,36 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	compiler := opts.Compiler
+	if compiler == nil {
+		if compiler, err = playbooks.NewCompiler(playbooks.CompilerOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	tri, err := newTriage(compiler, opts.Config.TriageInForce())
+	if err != nil {
+		return nil, err
+	}
+	manualRecord, err := loadManualRecord(compiler)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg:      opts.Config,
-		library:  opts.Library,
-		assets:   opts.Assets,
-		metrics:  opts.Metrics,
-		temporal: opts.Temporal,
-		sources:  sources,
-		tokens:   toks,
-		logger:   opts.Logger,
-		now:      opts.Now,
-		mux:      http.NewServeMux(),
+		cfg:           opts.Config,
+		library:       opts.Library,
+		assets:        opts.Assets,
+		metrics:       opts.Metrics,
+		temporal:      opts.Temporal,
+		triage:        tri,
+		manualRecord:  manualRecord,
+		slackChannels: opts.Config.SlackChannels(),
+		evidence:      opts.Evidence,
+		reviews:       opts.Reviews,
+		sources:       sources,
+		tokens:        toks,
+		logger:        opts.Logger,
+		now:           opts.Now,
+		mux:           http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
@@ -105,6 +146,9 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.workCtx, s.stopWork = context.WithCancel(context.Background())
+	if s.temporal != nil {
+		s.startGovernance()
+	}
 	s.seen = webhooks.NewSeen(webhooks.DefaultTolerance, maxSeenMessages, s.now)
 	s.routes()
 	return s, nil
@@ -113,12 +157,19 @@ func New(opts Options) (*Server, error) {
 func (s *Server) routes() {
 	const incident = "/v1/incidents/{playbook}/{fingerprint}"
 	s.mux.HandleFunc("POST /v1/alerts/{source}", s.receiveAlert)
+	s.mux.HandleFunc("POST /v1/heartbeats/{source}", s.receiveHeartbeat)
 	s.mux.HandleFunc("GET /v1/incidents", s.tokens.authenticated(s.listIncidents))
+	s.mux.HandleFunc("POST /v1/incidents", s.tokens.authenticated(s.openIncident))
 	s.mux.HandleFunc("GET "+incident, s.tokens.authenticated(s.showIncident))
 	s.mux.HandleFunc("POST "+incident+"/steps/{step}/decision", s.tokens.authenticated(s.decide))
 	s.mux.HandleFunc("POST "+incident+"/resolve", s.tokens.authenticated(s.resolve))
+	s.mux.HandleFunc("POST "+incident+"/reclassify", s.tokens.authenticated(s.reclassifyIncident))
+	s.mux.HandleFunc("POST "+incident+"/review", s.tokens.authenticated(s.generateReview))
+	s.mux.HandleFunc("GET /v1/reviews", s.tokens.authenticated(s.listReviews))
+	s.mux.HandleFunc("GET /v1/reviews/{id...}", s.tokens.authenticated(s.showReview))
 	s.mux.HandleFunc("GET /v1/playbooks", s.tokens.authenticated(s.listPlaybooks))
 	s.mux.HandleFunc("GET /v1/sources", s.tokens.authenticated(s.listSources))
+	s.mux.HandleFunc("GET /v1/report", s.tokens.authenticated(s.getReport))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -130,8 +130,8 @@ func (a *slackApp) known(cfg *config.Config, userID string) bool {
 	if _, ok := a.cfg.Users[userID]; ok {
 		return true
 	}
-	for _, members := range cfg.Roles {
-		if slices.Contains(members, userID) {
+	for _, role := range cfg.Roles {
+		if slices.Contains(role.Members, userID) {
 			return true
 		}
 	}
@@ -231,11 +231,17 @@ func (s *Server) slackInteraction(cb slack.InteractionCallback) any {
 			case activities.SlackRejectAction:
 				s.slackAskReason(cb, action.Value)
 				return nil
+			case activities.SlackReclassifyAction:
+				s.slackAskReclassify(cb, action.Value)
+				return nil
 			}
 		}
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == SlackRejectCallback {
+		switch cb.View.CallbackID {
+		case SlackRejectCallback:
 			return s.slackRejectSubmitted(cb)
+		case SlackReclassifyCallback:
+			return s.slackReclassifySubmitted(cb)
 		}
 	}
 	s.logger.Debug("slack interaction ignored", "type", cb.Type, "user", cb.User.ID)
@@ -609,5 +615,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.work.wait(ctx)
 	s.stopWork()
 	s.Wait()
+	s.governance.Wait()
 	return err
 }

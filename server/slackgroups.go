@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -24,13 +23,10 @@ type groupMembers struct {
 // that cannot be read is logged and left out: the configured members still
 // decide, and the alert is not held up.
 func (s *Server) roleMembers(ctx context.Context) map[string][]string {
+	roles := s.cfg.RoleMembers()
 	app := s.slack
 	if app == nil || len(app.cfg.Groups) == 0 {
-		return s.cfg.Roles
-	}
-	roles := maps.Clone(s.cfg.Roles)
-	if roles == nil {
-		roles = map[string][]string{}
+		return roles
 	}
 	for role, group := range app.cfg.Groups {
 		users, err := app.groupUsers(ctx, group, s.now())

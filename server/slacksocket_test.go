@@ -45,7 +45,7 @@ func newSlackServer(t *testing.T, slackCfg config.Slack) *Server {
 		slackCfg.SigningSecret = secret("signing", "test-signing-secret")
 	}
 	slackCfg.AppToken = secret("app", "xapp-1-test")
-	cfg := &config.Config{Slack: &slackCfg, Roles: map[string][]string{"soc": {"alice"}}}
+	cfg := &config.Config{Slack: &slackCfg, Roles: map[string]config.Role{"soc": {Members: []string{"alice"}}}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -32,10 +32,13 @@ type startedIncident struct {
 
 // alertReceipt says what happened to one alert of a webhook request.
 type alertReceipt struct {
-	AlertID     string            `json:"alert_id"`
-	Fingerprint string            `json:"fingerprint"`
-	Status      string            `json:"status"`
-	Incidents   []startedIncident `json:"incidents"`
+	AlertID     string `json:"alert_id"`
+	Fingerprint string `json:"fingerprint"`
+	Status      string `json:"status"`
+	// Class is the triage class the alert was given; empty for a resolved
+	// notice, which only reaches open incidents.
+	Class     string            `json:"class,omitempty"`
+	Incidents []startedIncident `json:"incidents"`
 	// Alert is the normalized alert, and Asset what the inventory knows of
 	// it, shown in previews.
 	Alert *alerts.Alert `json:"alert,omitempty"`
@@ -144,6 +147,11 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		accepted = accepted || len(receipt.Incidents) > 0
 		receipts = append(receipts, receipt)
 	}
+	if mode == deliverLive {
+		for i := range decoded {
+			s.recordAlert(&decoded[i])
+		}
+	}
 	src.lastSeen.Store(received.UnixNano())
 	if mode == deliverPreview {
 		writeJSON(w, http.StatusOK, map[string]any{"preview": true, "alerts": receipts})
@@ -184,10 +192,10 @@ func (s *Server) decode(src *source, body []byte) ([]alerts.Alert, error) {
 	return decoded, nil
 }
 
-// route delivers an alert to every playbook whose trigger matches it: a
-// new incident, or the open one with the same id. A resolved alert only
-// reaches an open incident; it never opens one. A preview starts nothing
-// and reports where the alert would go.
+// route triages an alert and delivers it to every playbook of its class
+// whose trigger matches it: a new incident, or the open one with the same
+// id. A resolved alert only reaches an open incident; it never opens one.
+// A preview starts nothing and reports where the alert would go.
 func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (alertReceipt, error) {
 	receipt := alertReceipt{AlertID: a.ID, Fingerprint: a.Fingerprint(), Status: a.Status, Incidents: []startedIncident{}}
 	key := incidentKey(receipt.Fingerprint, mode)
@@ -195,14 +203,11 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (ale
 		return s.deliverResolved(ctx, a, key, receipt)
 	}
 	asset := s.assets.Match(&a.Asset)
-	class := playbooks.ClassAIIncident
-	if a.Category == "model_performance" {
-		class = playbooks.ClassPerformance
+	receipt.Class = s.classify(a, asset)
+	if mode != deliverPreview {
+		s.metrics.Triaged(receipt.Class)
 	}
-	matched, matchErr := s.library.Match(a, asset, class)
-	if matchErr != nil {
-		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", matchErr)
-	}
+	matched := s.matchClass(a, asset, receipt.Class)
 	if mode == deliverPreview {
 		receipt.Alert, receipt.Asset = a, &asset
 		for _, pb := range matched {
@@ -211,20 +216,43 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (ale
 		return receipt, nil
 	}
 	if len(matched) == 0 {
-		s.logger.Info("alert matched no playbook", "alert", a.ID, "source", a.Source, "rule", a.Rule, "category", a.Category, "severity", a.Severity)
+		s.logger.Info("alert matched no playbook", "alert", a.ID, "source", a.Source, "rule", a.Rule, "category", a.Category,
+			"severity", a.Severity, "class", receipt.Class)
 		return receipt, nil
 	}
+	origin := workflows.Origin{Class: receipt.Class, DiscoveredBy: workflows.DiscoveredByDetection}
+	var err error
+	receipt.Incidents, err = s.open(ctx, opening{alert: a, asset: asset, origin: origin, key: key, dryRun: mode == deliverDryRun}, matched)
+	return receipt, err
+}
+
+// opening is what the incidents one alert opens share.
+type opening struct {
+	alert  *alerts.Alert
+	asset  assets.Match
+	origin workflows.Origin
+	// requestedBy is who asked for the incidents, for the two-person rule.
+	requestedBy string
+	key         string
+	dryRun      bool
+}
+
+// open delivers the alert to the incident of each playbook: a new one, or
+// the open one with the same id.
+func (s *Server) open(ctx context.Context, o opening, matched []*playbooks.Compiled) ([]startedIncident, error) {
 	roles := s.roleMembers(ctx)
+	started := []startedIncident{}
 	for _, pb := range matched {
-		input := workflows.Input{Playbook: *pb.Playbook, Alert: *a, Asset: asset, Roles: roles, DryRun: mode == deliverDryRun}
-		run, err := s.start(ctx, input, key)
+		input := workflows.Input{Playbook: *pb.Playbook, Alert: *o.alert, Asset: o.asset, Roles: roles, RequestedBy: o.requestedBy,
+			DryRun: o.dryRun, Origin: o.origin}
+		run, err := s.start(ctx, input, o.key)
 		if err != nil {
-			return receipt, err
+			return started, err
 		}
-		receipt.Incidents = append(receipt.Incidents, startedIncident{ID: run.GetID(), Playbook: pb.Playbook.ID, RunID: run.GetRunID()})
-		s.logger.Info("alert delivered", "alert", a.ID, "incident", run.GetID(), "run", run.GetRunID())
+		started = append(started, startedIncident{ID: run.GetID(), Playbook: pb.Playbook.ID, RunID: run.GetRunID()})
+		s.logger.Info("alert delivered", "alert", o.alert.ID, "incident", run.GetID(), "run", run.GetRunID(), "class", o.origin.Class)
 	}
-	return receipt, nil
+	return started, nil
 }
 
 // deliverResolved brings a resolved notice to every open incident with its
@@ -267,8 +295,8 @@ func (s *Server) signalOpen(ctx context.Context, id string, a *alerts.Alert) (bo
 func (s *Server) start(ctx context.Context, input workflows.Input, key string) (client.WorkflowRun, error) {
 	ctx, cancel := context.WithTimeout(ctx, temporalTimeout)
 	defer cancel()
-	if s.cfg.Slack != nil && len(s.cfg.Slack.Channels) > 0 {
-		input.Slack = &workflows.SlackRouting{Channels: s.cfg.Slack.Channels, Groups: s.cfg.Slack.Groups}
+	if s.cfg.Slack != nil && len(s.slackChannels) > 0 {
+		input.Slack = &workflows.SlackRouting{Channels: s.slackChannels, Groups: s.cfg.Slack.Groups}
 	}
 	return s.temporal.SignalWithStartWorkflow(ctx, IncidentID(input.Playbook.ID, key), workflows.AlertSignal, &input.Alert,
 		client.StartWorkflowOptions{

@@ -18,11 +18,13 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/aisoar/aisoar/activities"
+	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/config"
 	"github.com/aisoar/aisoar/evidence"
 	"github.com/aisoar/aisoar/metrics"
 	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/review"
 	"github.com/aisoar/aisoar/server"
 	"github.com/aisoar/aisoar/worker"
 )
@@ -88,6 +90,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading the asset inventory:\n%w", err)
 	}
+	// The worker's actions and the server's reviews both reach the targets
+	// and the evidence store.
+	targets, err := Targets(cfg.Targets)
+	if err != nil {
+		return nil, err
+	}
+	evidenceOpts, err := EvidenceOptions(cfg, targets)
+	if err != nil {
+		return nil, err
+	}
+	evidenceStore := evidence.New(evidenceOpts)
 	clientOpts, err := ClientOptions(cfg, logger)
 	if err != nil {
 		return nil, err
@@ -110,16 +123,6 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			c.Close()
 			return nil, err
 		}
-		targets, err := Targets(cfg.Targets)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		evidenceOpts, err := EvidenceOptions(cfg, targets)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
 		attestationKeys, err := AttestationKeys(cfg, targets)
 		if err != nil {
 			c.Close()
@@ -129,8 +132,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			HTTP:            activities.HTTPOptions{AllowHosts: cfg.Actions.HTTP.AllowHosts, Credentials: credentials},
 			Slack:           slack,
 			Targets:         targets,
-			Evidence:        evidence.New(evidenceOpts),
+			Evidence:        evidenceStore,
 			AttestationKeys: attestationKeys,
+			Inventory:       func() (*assets.Inventory, error) { return LoadAssets(cfg) },
 			Logger:          logger,
 		})
 		s.worker = worker.New(c, worker.Options{TaskQueue: cfg.Temporal.TaskQueue, Compiler: compiler, Actions: actions, Worker: opts.Worker})
@@ -138,9 +142,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			c.Close()
 			return nil, fmt.Errorf("starting the worker on task queue %q at %s: %w", cfg.Temporal.TaskQueue, cfg.Temporal.Address, err)
 		}
+		if cfg.Assets != "" {
+			// Incidents matter more than governance: a worker that cannot
+			// schedule re-attestation still runs them.
+			scheduleCtx, cancel := context.WithTimeout(ctx, scheduleTimeout)
+			err := EnsureReattestSchedule(scheduleCtx, c, cfg)
+			cancel()
+			if err != nil {
+				logger.Error("the daily re-attestation is not scheduled", "error", err)
+			}
+		}
 	}
 	if opts.Roles.Server {
-		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Assets: inventory, Metrics: m, Temporal: c, Logger: logger})
+		s.Handler, err = server.New(server.Options{Config: cfg, Library: lib, Compiler: compiler, Assets: inventory,
+			Evidence: evidenceStore, Reviews: review.NewArchive(evidenceOpts.Backend), Metrics: m, Temporal: c, Logger: logger})
 		if err != nil {
 			s.Stop()
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -26,10 +27,14 @@ type Options struct {
 }
 
 // New returns a worker, not yet started, that runs the interpreter
-// workflow and the actions on the task queue.
+// workflow and the actions on the task queue, and the governance ledger
+// and daily re-attestation workflows.
 func New(c client.Client, opts Options) sdkworker.Worker {
 	w := sdkworker.New(c, opts.TaskQueue, opts.Worker)
 	w.RegisterWorkflowWithOptions(workflows.NewInterpreter(opts.Compiler, workflows.InterpreterOptions{}).Run, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.RunLedger, workflow.RegisterOptions{Name: workflows.LedgerWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.Reattest, workflow.RegisterOptions{Name: workflows.ReattestWorkflowName})
+	w.RegisterActivityWithOptions((&ledgerRecorder{client: c, taskQueue: opts.TaskQueue}).Record, activity.RegisterOptions{Name: workflows.LedgerRecordActivity})
 	opts.Actions.Register(w)
 	return w
 }

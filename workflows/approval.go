@@ -24,6 +24,7 @@ func (inc *incident) awaitApproval(ctx workflow.Context, s *playbooks.Step, st *
 		Role:      a.Role,
 		TwoPerson: a.TwoPerson,
 		Message:   message,
+		Requested: workflow.Now(ctx),
 		Deadline:  workflow.Now(ctx).Add(a.Timeout.Std()),
 		Outcome:   OutcomeWaiting,
 	}
@@ -162,7 +163,8 @@ func (inc *incident) requestResolve(ctx workflow.Context, r Resolution) (*Status
 }
 
 // resolve runs the undo steps of the completed steps in reverse order (a
-// saga), then closes the incident.
+// saga), then closes the incident: resolved, or reclassified when it was
+// moved to the other triage class.
 func (inc *incident) resolve(ctx workflow.Context) {
 	inc.status.Resolution = inc.resolution
 	if slices.ContainsFunc(inc.done, func(s *playbooks.Step) bool { return s.Undo != nil }) {
@@ -172,6 +174,10 @@ func (inc *incident) resolve(ctx workflow.Context) {
 		if s := inc.done[i]; s.Undo != nil && !inc.undone[s.ID] {
 			inc.undo(ctx, s)
 		}
+	}
+	if inc.status.ReclassifiedTo != "" {
+		inc.setState(ctx, StateReclassified)
+		return
 	}
 	inc.setState(ctx, StateResolved)
 }

@@ -247,6 +247,10 @@ func (inc *incident) registerHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: inc.validateResolve}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, ReclassifyUpdate, inc.reclassify,
+		workflow.UpdateHandlerOptions{Validator: inc.validateReclassify}); err != nil {
+		return err
+	}
 	// Alerts wait in the channel until this goroutine folds them, so one
 	// that arrives as the run ends is still there for drainAlerts.
 	workflow.Go(ctx, func(ctx workflow.Context) {

@@ -23,6 +23,9 @@ const (
 	DecisionUpdate = "decide"
 	// ResolveUpdate closes the incident, running the undo steps first.
 	ResolveUpdate = "resolve"
+	// ReclassifyUpdate closes an incident opened under the wrong triage
+	// class, running the undo steps first; the server opens its successor.
+	ReclassifyUpdate = "reclassify"
 	// StatusQuery returns the incident's Status.
 	StatusQuery = "status"
 )
@@ -53,8 +56,8 @@ type Input struct {
 
 // Triage classes: an attack on an AI system, or a model performing badly.
 const (
-	ClassAIIncident  = "ai_incident"
-	ClassPerformance = "performance"
+	ClassAIIncident  = playbooks.ClassAIIncident
+	ClassPerformance = playbooks.ClassPerformance
 )
 
 // Who discovered an incident. Alerts are the SOC's detections; incidents
@@ -126,6 +129,16 @@ type Resolution struct {
 	At     time.Time `json:"at,omitzero"`
 }
 
+// Reclassification closes an incident opened under the wrong triage class:
+// Class is the right one, To the incidents (comma-separated ids) that
+// replace it.
+type Reclassification struct {
+	By     string `json:"by"`
+	Class  string `json:"class"`
+	To     string `json:"to"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // Incident states.
 const (
 	StateRunning   = "running"
@@ -134,6 +147,8 @@ const (
 	StateFailed    = "failed"
 	StateResolving = "resolving"
 	StateResolved  = "resolved"
+	// StateReclassified ends an incident moved to the other triage class.
+	StateReclassified = "reclassified"
 )
 
 // Step states.
@@ -165,7 +180,9 @@ type Status struct {
 	// DryRun marks a rehearsal: its actions recorded requests, made none.
 	DryRun bool `json:"dry_run,omitempty"`
 	// Origin is the input's origin; ReclassifiedTo, when set, is the
-	// incident that replaced this one (its state is then reclassified).
+	// incident that replaced this one (its state is then reclassified);
+	// when several playbooks of the new class answer, their ids
+	// comma-separated.
 	Origin         Origin       `json:"origin,omitzero"`
 	ReclassifiedTo string       `json:"reclassified_to,omitempty"`
 	Alert          alerts.Alert `json:"alert"`
@@ -207,9 +224,11 @@ type StepStatus struct {
 
 // ApprovalStatus is the state of a step's approval.
 type ApprovalStatus struct {
-	Role      string     `json:"role"`
-	TwoPerson bool       `json:"two_person,omitempty"`
-	Message   string     `json:"message,omitempty"`
+	Role      string `json:"role"`
+	TwoPerson bool   `json:"two_person,omitempty"`
+	Message   string `json:"message,omitempty"`
+	// Requested is when the approval was asked for.
+	Requested time.Time  `json:"requested,omitzero"`
 	Deadline  time.Time  `json:"deadline"`
 	Escalated bool       `json:"escalated,omitempty"`
 	Decisions []Decision `json:"decisions,omitempty"`

@@ -137,9 +137,11 @@ func devConfig(o devOptions) (cfg *config.Config, secretFile, tokenFile string, 
 	if err != nil {
 		return nil, "", "", err
 	}
-	roles := map[string][]string{}
-	for _, r := range []string{"soc", "soc-lead", "mlops", "data-science", "risk"} {
-		roles[r] = []string{devUser}
+	// The roles of the operating model, each with the dev user as its one member.
+	roles := map[string]config.Role{}
+	for name, title := range map[string]string{"soc": "SOC", "soc-lead": "SOC lead", "mlops": "Platform/MLOps",
+		"data-science": "Data Science", "risk": "Risk/Governance"} {
+		roles[name] = config.Role{Members: []string{devUser}, Title: title}
 	}
 	cfg = &config.Config{
 		Listen:    o.listen,

@@ -15,7 +15,7 @@ import (
 )
 
 func newIncidentsCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "incidents", Short: "List and inspect incidents"}
+	cmd := &cobra.Command{Use: "incident", Aliases: []string{"incidents"}, Short: "List, inspect, open, reclassify and review incidents"}
 	var (
 		listAPI, showAPI apiFlags
 		state            string
@@ -52,7 +52,7 @@ func newIncidentsCommand() *cobra.Command {
 		},
 	}
 	listAPI.register(list)
-	list.Flags().StringVar(&state, "state", "", "only incidents in this state (running, waiting-approval, contained, failed, resolved)")
+	list.Flags().StringVar(&state, "state", "", "only incidents in this state (running, waiting-approval, contained, failed, resolved, reclassified)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
 	show := &cobra.Command{
@@ -76,7 +76,7 @@ func newIncidentsCommand() *cobra.Command {
 	}
 	showAPI.register(show)
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(list, show)
+	cmd.AddCommand(list, show, newIncidentOpenCommand(), newIncidentReclassifyCommand(), newIncidentReviewCommand(), newIncidentReviewsCommand())
 	return cmd
 }
 

@@ -50,6 +50,7 @@ AISOAR_TEMPORAL_ADDRESS, --token is AISOAR_TOKEN, and so on.`,
 		newResolveCommand(),
 		newEvidenceCommand(),
 		newSourcesCommand(),
+		newReportCommand(),
 		newSimulateCommand(),
 	)
 	addEnvToUsage(root)
