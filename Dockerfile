@@ -48,16 +48,20 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # http-action TLS clients need.
 #
 # There is deliberately no HEALTHCHECK here: the same image runs
-# `aisoar worker`, which serves no HTTP, so an image-level probe of :8080
-# would mark every worker unhealthy (and Swarm would keep replacing it). The
-# probes live in docker-compose.yml, per role.
+# `aisoar worker`, which serves only its metrics (on --metrics-listen, 9464),
+# so an image-level probe of :8080 would mark every worker unhealthy (and
+# Swarm would keep replacing it). The probes live in docker-compose.yml, per
+# role.
 FROM alpine:3.22 AS runtime
 
 # A fixed numeric UID/GID so Kubernetes' runAsNonRoot can verify it. The home
 # directory is where `aisoar dev` keeps its state when run in this image.
+# /var/lib/aisoar/evidence is where deploy/aisoar.yaml keeps evidence; a
+# named volume mounted there takes this directory's owner.
 RUN addgroup -S -g 10001 aisoar \
  && adduser -S -D -u 10001 -G aisoar -h /home/aisoar -s /sbin/nologin aisoar \
- && mkdir -p /etc/aisoar
+ && mkdir -p /etc/aisoar /var/lib/aisoar/evidence \
+ && chown aisoar:aisoar /var/lib/aisoar/evidence
 
 COPY --from=build /aisoar /aisoar
 
