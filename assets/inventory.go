@@ -76,7 +76,8 @@ type Serving struct {
 type Artifact struct {
 	// URI locates the artifact (s3://…, https://…, models:/…).
 	URI string `yaml:"uri" json:"uri"`
-	// Store is the artifact store holding it; Path is its key there.
+	// Store is the artifact store holding it; Path is its key under the
+	// store's prefix.
 	Store string `yaml:"store" json:"store"`
 	Path  string `yaml:"path" json:"path"`
 	// Digest is the expected "sha256:<hex>"; Signature locates a DSSE

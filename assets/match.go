@@ -20,7 +20,10 @@ type Match struct {
 	Pipeline Pipeline `json:"pipeline"`
 	Gateway  Gateway  `json:"gateway"`
 	Key      Key      `json:"key"`
-	Store    Store    `json:"store"`
+	// Store is the pipeline's data store; ArtifactStore the store holding
+	// the model's artifact.
+	Store         Store `json:"store"`
+	ArtifactStore Store `json:"artifact_store"`
 	// Owner is the team owning the most specific entry matched (key,
 	// model, pipeline, gateway), with its roles and Slack channel.
 	Owner string   `json:"owner"`
@@ -91,7 +94,8 @@ func (inv *Inventory) Match(a *alerts.Asset) Match {
 		m.Key = k
 	}
 	m.Gateway = inv.Gateways[cmp.Or(m.Key.Gateway, m.Model.Gateway)]
-	m.Store = inv.Stores[cmp.Or(m.Pipeline.Store, m.Model.Artifact.Store)]
+	m.Store = inv.Stores[m.Pipeline.Store]
+	m.ArtifactStore = inv.Stores[m.Model.Artifact.Store]
 	m.Owner = cmp.Or(m.Key.Owner, m.Model.Owner, m.Pipeline.Owner, m.Gateway.Owner)
 	if team, ok := inv.Teams[m.Owner]; ok {
 		m.Roles, m.Slack = team.Roles, team.Slack

@@ -19,6 +19,7 @@ import (
 	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/internal/diag"
 	"github.com/aisoar/aisoar/playbooks"
+	"github.com/aisoar/aisoar/workflows"
 )
 
 // BuiltinPrefix starts the names of files in the embedded library, as
@@ -27,7 +28,7 @@ const BuiltinPrefix = "builtin:"
 
 // Final incident and step states a scenario may expect.
 var (
-	incidentStates = []string{"contained", "failed", "resolved"}
+	incidentStates = []string{workflows.StateContained, workflows.StateOpen, workflows.StateFailed, workflows.StateResolved}
 	stepStates     = []string{"done", "failed", "skipped", "rejected"}
 )
 

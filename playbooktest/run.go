@@ -464,7 +464,7 @@ func (r *runner) settled(status *workflows.Status) bool {
 		slices.Contains(slices.Collect(maps.Values(r.inFlight)), true) {
 		return false
 	}
-	if status.State != workflows.StateContained && status.State != workflows.StateFailed {
+	if status.State != workflows.StateContained && status.State != workflows.StateOpen && status.State != workflows.StateFailed {
 		return false
 	}
 	if inProgress(status) != "" {

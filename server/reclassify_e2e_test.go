@@ -106,7 +106,7 @@ func TestReclassifyTwice(t *testing.T) {
 	if got := e.gateway.seen(); len(got) != 2 || !strings.HasPrefix(got[1], "/key/unblock") {
 		t.Errorf("gateway saw %v, want the block undone", got)
 	}
-	st := e.waitFor(t, second, func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	st := e.waitFor(t, second, func(st workflows.Status) bool { return st.State == workflows.StateOpen })
 	want := workflows.Origin{Class: workflows.ClassPerformance, DiscoveredBy: workflows.DiscoveredByDetection, ReclassifiedFrom: first, Reclassified: 1}
 	if st.Origin != want {
 		t.Errorf("second incident origin %+v, want %+v", st.Origin, want)
@@ -220,7 +220,7 @@ func TestManualIncident(t *testing.T) {
 		t.Fatalf("open: %d %v, want 201 with one manual-record incident of class ai_incident", resp.StatusCode, out)
 	}
 	id := ids[0]
-	st := e.waitFor(t, id, func(st workflows.Status) bool { return st.State == workflows.StateContained })
+	st := e.waitFor(t, id, func(st workflows.Status) bool { return st.State == workflows.StateOpen })
 	want := workflows.Origin{Class: workflows.ClassAIIncident, DiscoveredBy: workflows.DiscoveredByBusiness, OpenedBy: "alice"}
 	if st.Origin != want || st.Alert.Source != server.ManualSource || st.Alert.Severity != 4 || stepState(st, "notify_soc") != workflows.StepDone {
 		t.Errorf("incident origin %+v, source %s, severity %d, notify_soc %s; want %+v from source manual, severity 4, notified",
@@ -235,7 +235,7 @@ func TestManualIncident(t *testing.T) {
 		!strings.Contains(detail, "e2e-perf-notify (trigger true)") {
 		t.Errorf("reclassify with no playbook of the class: %d %v, want 409 naming the performance playbooks", code, problem)
 	}
-	if st := e.status(t, id); st.State != workflows.StateContained || st.ReclassifiedTo != "" {
+	if st := e.status(t, id); st.State != workflows.StateOpen || st.ReclassifiedTo != "" {
 		t.Errorf("after the refused reclassification the incident is %s (to %q), want it open as it was", st.State, st.ReclassifiedTo)
 	}
 }

@@ -363,7 +363,7 @@ func TestSlackInteractions(t *testing.T) {
 			{name: "status of a rejected step", user: "U0ALICE", text: "status " + rejected,
 				want:    []string{"• block: rejected, approval by soc rejected; rejected by alice via slack (false positive: load test)"},
 				notWant: []string{"rejected by alice: false positive"}},
-			{name: "incidents", user: "U0ALICE", text: "incidents", want: []string{"2 open incidents", "*" + approved + "*: contained", "*" + rejected + "*: contained"}},
+			{name: "incidents", user: "U0ALICE", text: "incidents", want: []string{"2 open incidents", "*" + approved + "*: contained", "*" + rejected + "*: open"}},
 			{name: "no such incident", user: "U0ALICE", text: "status e2e-block-key/nope", want: []string{"There is no incident e2e-block-key/nope."}},
 			{name: "help", user: "U0MALLORY", text: "", want: []string{"/aisoar status &lt;incident&gt;", "/aisoar incidents"}},
 			{name: "unknown subcommand", user: "U0ALICE", text: "approve everything", want: []string{"I don't know `/aisoar approve everything`", "/aisoar incidents"}},

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 		if failed := inc.runSteps(ctx, input.Playbook.Steps, nil); failed != nil {
 			inc.fail(ctx, failed)
 		} else {
-			inc.setState(ctx, StateContained)
+			inc.setState(ctx, inc.settledState())
 		}
 		if after := input.Playbook.AutoResolveAfter.Std(); after > 0 {
 			inc.autoResolveAt = workflow.Now(ctx).Add(after)
@@ -130,6 +131,15 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Status, error) {
 	}
 	inc.drainAlerts(ctx)
 	return inc.status, nil
+}
+
+// settledState is the state of an incident whose steps are done:
+// contained when a containment action or a reversible step succeeded.
+func (inc *incident) settledState() string {
+	if slices.ContainsFunc(inc.done, func(s *playbooks.Step) bool { return s.Undo != nil || activities.IsContainment(s.Action) }) {
+		return StateContained
+	}
+	return StateOpen
 }
 
 // quiet reports whether nothing runs besides the main loop: no update

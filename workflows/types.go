@@ -141,9 +141,14 @@ type Reclassification struct {
 
 // Incident states.
 const (
-	StateRunning   = "running"
-	StateWaiting   = "waiting-approval"
+	StateRunning = "running"
+	StateWaiting = "waiting-approval"
+	// StateContained: the steps are done and something was contained (a
+	// containment action, or a step with an undo, succeeded); StateOpen:
+	// the steps are done and nothing needed containing. Both stay open,
+	// folding repeated alerts, until resolved.
 	StateContained = "contained"
+	StateOpen      = "open"
 	StateFailed    = "failed"
 	StateResolving = "resolving"
 	StateResolved  = "resolved"
