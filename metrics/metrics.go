@@ -33,6 +33,7 @@ const (
 	OutcomeUnmatched   = "unmatched"    // no playbook matched
 	OutcomeDuplicate   = "duplicate"    // a message id seen before
 	OutcomePreview     = "preview"      // answered, nothing started
+	OutcomeDryRun      = "dry_run"      // opened or joined a dry-run incident
 	OutcomeInvalid     = "invalid"      // 400: undecodable or too large
 	OutcomeRejected    = "rejected"     // 401: failed verification
 	OutcomeRateLimited = "rate_limited" // 429
@@ -89,7 +90,7 @@ func New() *Metrics {
 		append(base, workflows.TagAction, workflows.TagOutcome))
 	m.timer(workflows.MetricApprovalWait, "How long approvals waited, by role and outcome.", responseBuckets,
 		append(base, workflows.TagRole, workflows.TagOutcome))
-	m.timer(workflows.MetricTimeToAcknowlege, "Time from the alert to the incident's first human decision.", responseBuckets, base)
+	m.timer(workflows.MetricTimeToAcknowledge, "Time from the alert to the incident's first human decision.", responseBuckets, base)
 	m.timer(workflows.MetricTimeToContain, "Time from the alert to the incident's first containment action done (MTTR), by action.", responseBuckets,
 		append(base, workflows.TagAction))
 	return m

@@ -10,7 +10,8 @@ import (
 )
 
 // DefineIntegritySLA is the integrity SLA's definition.
-const DefineIntegritySLA = "Integrity SLA: days in compliance, over the whole UTC days of the window. A model (one with an " +
+const DefineIntegritySLA = "Integrity SLA: days in compliance, over the whole UTC days of the window since the ledger's " +
+	"first day (days before aisoar kept a ledger are not measured). A model (one with an " +
 	"artifact digest or signature, which the daily re-attestation checks) is in compliance on a day when the ledger " +
 	"holds a verified verdict for it that day and no worse one: a mismatch, unsigned or error verdict that day, or no " +
 	"verdict at all (missing: re-attestation did not run or did not record), breaks it; a model with a digest and no " +
@@ -77,7 +78,7 @@ type SourceIntegrity struct {
 }
 
 func integrity(in Input, models []assets.Model) Integrity {
-	ds := days(in.Since, in.Until)
+	ds := measuredDays(in)
 	g := Integrity{Definition: DefineIntegritySLA, PerModel: []ModelIntegrity{}, PerSource: []SourceIntegrity{}}
 	if len(ds) > 0 {
 		g.FirstDay, g.LastDay = ds[0], ds[len(ds)-1]
@@ -149,6 +150,16 @@ func integrity(in Input, models []assets.Model) Integrity {
 	}
 	g.Overall, g.Models, g.DataSources = fraction(overall, len(ds)), fraction(modelDays, len(ds)), fraction(sourceDays, len(ds))
 	return g
+}
+
+// measuredDays are the window's days from the ledger's first day on: the
+// days aisoar could have re-attested and seen deliveries.
+func measuredDays(in Input) []string {
+	if len(in.Ledger.Days) == 0 {
+		return nil
+	}
+	first := in.Ledger.Days[0].Day
+	return slices.DeleteFunc(days(in.Since, in.Until), func(day string) bool { return day < first })
 }
 
 // dataSources are the inventory's data sources, by pipeline then source,

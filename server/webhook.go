@@ -134,7 +134,7 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		a.Received = received
 		if a.Time.IsZero() {
 			a.Time = received
-		} else if mode != deliverPreview && a.Time.Before(received) {
+		} else if mode == deliverLive && a.Time.Before(received) {
 			s.metrics.Detected(name, a.Severity, received.Sub(a.Time))
 		}
 		receipt, err := s.route(r.Context(), a, mode)
@@ -152,7 +152,9 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 			s.recordAlert(&decoded[i])
 		}
 	}
-	src.lastSeen.Store(received.UnixNano())
+	if mode != deliverPreview {
+		src.lastSeen.Store(received.UnixNano())
+	}
 	if mode == deliverPreview {
 		writeJSON(w, http.StatusOK, map[string]any{"preview": true, "alerts": receipts})
 		return
@@ -172,6 +174,8 @@ func alertOutcome(mode delivery, receipt alertReceipt) string {
 	switch {
 	case mode == deliverPreview:
 		return metrics.OutcomePreview
+	case mode == deliverDryRun:
+		return metrics.OutcomeDryRun
 	case len(receipt.Incidents) == 0:
 		return metrics.OutcomeUnmatched
 	}
@@ -204,7 +208,7 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (ale
 	}
 	asset := s.assets.Match(&a.Asset)
 	receipt.Class = s.classify(a, asset)
-	if mode != deliverPreview {
+	if mode == deliverLive {
 		s.metrics.Triaged(receipt.Class)
 	}
 	matched := s.matchClass(a, asset, receipt.Class)

@@ -15,11 +15,11 @@ import (
 // handler, so a replayed history does not count twice. The metrics package
 // declares them for Prometheus with these names and tags.
 const (
-	MetricIncidents        = "aisoar_incidents_total"
-	MetricStepDuration     = "aisoar_step_duration_seconds"
-	MetricApprovalWait     = "aisoar_approval_wait_seconds"
-	MetricTimeToAcknowlege = "aisoar_time_to_acknowledge_seconds"
-	MetricTimeToContain    = "aisoar_time_to_contain_seconds"
+	MetricIncidents         = "aisoar_incidents_total"
+	MetricStepDuration      = "aisoar_step_duration_seconds"
+	MetricApprovalWait      = "aisoar_approval_wait_seconds"
+	MetricTimeToAcknowledge = "aisoar_time_to_acknowledge_seconds"
+	MetricTimeToContain     = "aisoar_time_to_contain_seconds"
 )
 
 // Metric tags.
@@ -80,5 +80,5 @@ func (inc *incident) recordDecision(ctx workflow.Context, at time.Time) {
 		return
 	}
 	inc.status.AcknowledgedAt = at
-	inc.metrics(ctx, nil).Timer(MetricTimeToAcknowlege).Record(at.Sub(inc.status.FirstSeen))
+	inc.metrics(ctx, nil).Timer(MetricTimeToAcknowledge).Record(at.Sub(inc.status.FirstSeen))
 }

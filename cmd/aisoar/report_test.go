@@ -29,7 +29,7 @@ func TestReportCommand(t *testing.T) {
 	tests := []struct {
 		format, want string
 	}{
-		{"table", "INTEGRITY SLA: 1/1 (100.0%) days in compliance"},
+		{"table", "INTEGRITY SLA: 0/0 (n/a) days in compliance"},
 		{"markdown", "## Escape rate: 0/0 (n/a) AI incidents discovered by the business"},
 		{"json", `"asset_visibility": {`},
 	}
