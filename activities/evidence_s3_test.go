@@ -18,7 +18,7 @@ func s3Target(t *testing.T, srv *s3test.Server, name, bucket string) *Target {
 	t.Helper()
 	u, _ := url.Parse(srv.URL)
 	return &Target{Name: name, Kind: "s3", URL: u, Bucket: bucket, Region: s3test.Region, Client: srv.Client(),
-		Auth: TargetAuth{AccessKeyID: s3test.AccessKeyID, Secret: func(context.Context) (string, error) { return s3test.SecretAccessKey, nil }}}
+		Auth: TargetAuth{AccessKeyID: s3test.AccessKeyID, Secret: staticSecret(s3test.SecretAccessKey)}}
 }
 
 // TestSnapshotEvidenceS3 keeps every object under a prefix of a bucket.

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -69,22 +71,42 @@ func answer(status int, contentType, body string) http.HandlerFunc {
 	}
 }
 
-// runHTTP runs the http action as a Temporal activity in a fresh test
-// environment, so activity.GetInfo works as it does on a worker.
-func runHTTP(t *testing.T, opts HTTPOptions, p HTTPParams) (HTTPResult, error) {
-	t.Helper()
+// httpTarget is an http target named name at path on the server, with a
+// bearer token and a short timeout.
+func (tg *target) httpTarget(name, path, token string) *Target {
+	u, _ := url.Parse(tg.URL + path)
+	return &Target{Name: name, Kind: "http", URL: u, Client: &http.Client{Timeout: 200 * time.Millisecond},
+		Auth: TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticSecret(token)}}
+}
+
+// actionEnv is a test environment with run registered as the action
+// name, so activity.GetInfo works as it does on a worker.
+func actionEnv(name string, run any) *testsuite.TestActivityEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivityWithOptions(newHTTPAction(opts).Run, activity.RegisterOptions{Name: "http"})
-	val, err := env.ExecuteActivity("http", p)
+	env.RegisterActivityWithOptions(run, activity.RegisterOptions{Name: name})
+	return env
+}
+
+// runAction runs the action registered as name in env and decodes its
+// result.
+func runAction[R any](t *testing.T, env *testsuite.TestActivityEnvironment, name string, p any) (R, error) {
+	t.Helper()
+	var res R
+	val, err := env.ExecuteActivity(name, p)
 	if err != nil {
-		return HTTPResult{}, err
+		return res, err
 	}
-	var res HTTPResult
 	if err := val.Get(&res); err != nil {
-		t.Fatalf("decoding the http action's result: %v", err)
+		t.Fatalf("decoding the %s result: %v", name, err)
 	}
 	return res, nil
+}
+
+// runHTTP runs the http action in a fresh test environment.
+func runHTTP(t *testing.T, opts HTTPOptions, p HTTPParams) (HTTPResult, error) {
+	t.Helper()
+	return runAction[HTTPResult](t, actionEnv("http", newHTTPAction(opts).Run), "http", p)
 }
 
 // appError returns err as a Temporal application error, failing the test

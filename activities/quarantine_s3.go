@@ -165,7 +165,7 @@ func parseBucketPolicy(doc []byte) (bucketPolicy, error) {
 	case len(statements) == 0:
 	case statements[0] == '[':
 		if err := json.Unmarshal(statements, &policy.Statement); err != nil {
-			return bucketPolicy{}, fmt.Errorf("Statement: %w", err)
+			return bucketPolicy{}, fmt.Errorf("the Statement array: %w", err)
 		}
 	default:
 		policy.Statement = []json.RawMessage{statements}

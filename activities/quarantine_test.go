@@ -95,7 +95,7 @@ func airflowRequests(srv *airflowtest.Server) []string {
 func newAirflow(t *testing.T, dags map[string]bool) (*airflowtest.Server, Targets) {
 	t.Helper()
 	srv := airflowtest.New(t, dags)
-	auth := TargetAuth{Username: airflowtest.Username, Secret: staticTestSecret(airflowtest.Password)}
+	auth := TargetAuth{Username: airflowtest.Username, Secret: staticSecret(airflowtest.Password)}
 	return srv, Targets{"airflow": quarantineTarget(t, "airflow", kindAirflow, srv.URL, auth)}
 }
 
@@ -107,8 +107,8 @@ func TestQuarantineDAG(t *testing.T) {
 		api, root string
 		auth      TargetAuth
 	}{
-		{"Airflow 2, webserver URL", "", "/api/v1", TargetAuth{Username: airflowtest.Username, Secret: staticTestSecret(airflowtest.Password)}},
-		{"Airflow 3, API root URL", "/api/v2", "/api/v2", TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticTestSecret(airflowtest.Token)}},
+		{"Airflow 2, webserver URL", "", "/api/v1", TargetAuth{Username: airflowtest.Username, Secret: staticSecret(airflowtest.Password)}},
+		{"Airflow 3, API root URL", "/api/v2", "/api/v2", TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticSecret(airflowtest.Token)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,7 +206,7 @@ func TestQuarantineDAGErrors(t *testing.T) {
 		},
 		{
 			name: "wrong password", p: QuarantineParams{Target: "airflow", DAG: "ingest_docs"},
-			setup: func(_ *airflowtest.Server, tg *Target) { tg.Auth.Secret = staticTestSecret("wrong") },
+			setup: func(_ *airflowtest.Server, tg *Target) { tg.Auth.Secret = staticSecret("wrong") },
 			msg:   []string{"401", "Not authenticated"},
 		},
 		{
@@ -265,7 +265,7 @@ func TestQuarantineDAGDryRun(t *testing.T) {
 func newKafkaConnect(t *testing.T) (*kafkaconnecttest.Server, Targets) {
 	t.Helper()
 	srv := kafkaconnecttest.New(t)
-	auth := TargetAuth{Username: kafkaconnecttest.Username, Secret: staticTestSecret(kafkaconnecttest.Password)}
+	auth := TargetAuth{Username: kafkaconnecttest.Username, Secret: staticSecret(kafkaconnecttest.Password)}
 	return srv, Targets{"connect": quarantineTarget(t, "connect", kindKafkaConnect, srv.URL, auth)}
 }
 
@@ -370,7 +370,7 @@ func TestQuarantineConnectorErrors(t *testing.T) {
 		},
 		{
 			name: "wrong password", p: QuarantineParams{Target: "connect", Connector: "docs-sink"},
-			setup: func(_ *kafkaconnecttest.Server, tg *Target) { tg.Auth.Secret = staticTestSecret("wrong") },
+			setup: func(_ *kafkaconnecttest.Server, tg *Target) { tg.Auth.Secret = staticSecret("wrong") },
 			msg:   []string{"401"},
 		},
 		{

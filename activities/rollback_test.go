@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -57,10 +56,6 @@ func rollbackTarget(t *testing.T, name, kind, rawURL string, auth TargetAuth) *T
 	return &Target{Name: name, Kind: kind, URL: u, Namespace: "models", Auth: auth, Client: &http.Client{Timeout: 2 * time.Second}}
 }
 
-func rollbackSecret(s string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return s, nil }
-}
-
 // newMLflowRollback starts an MLflow double holding model "fraud" with
 // versions 1 to 4, champion on 4 and last-known-good on 3.
 func newMLflowRollback(t *testing.T) (*mlflowtest.Server, Targets) {
@@ -68,7 +63,7 @@ func newMLflowRollback(t *testing.T) (*mlflowtest.Server, Targets) {
 	srv.AddModel("fraud", "1", "2", "3", "4")
 	srv.SetAlias("fraud", "champion", "4")
 	srv.SetAlias("fraud", "last-known-good", "3")
-	auth := TargetAuth{Username: rollbackMLflowUser, Secret: rollbackSecret(rollbackMLflowPassword)}
+	auth := TargetAuth{Username: rollbackMLflowUser, Secret: staticSecret(rollbackMLflowPassword)}
 	return srv, Targets{"registry": rollbackTarget(t, "registry", "mlflow", srv.URL, auth)}
 }
 
@@ -327,7 +322,7 @@ func TestRollbackMLflowErrors(t *testing.T) {
 		{
 			name:    "wrong password",
 			params:  RollbackParams{Target: "registry", Model: "fraud"},
-			setup:   func(_ *mlflowtest.Server, t *Target) { t.Auth.Secret = rollbackSecret("wrong") },
+			setup:   func(_ *mlflowtest.Server, t *Target) { t.Auth.Secret = staticSecret("wrong") },
 			wantMsg: []string{"401", "not authenticated"},
 		},
 		{
@@ -423,7 +418,7 @@ func kserveISVC(canary any, ready, rolled, previous string) map[string]any {
 func newKServeRollback(t *testing.T, isvc map[string]any) (*kservetest.Server, Targets) {
 	srv := kservetest.New(t, rollbackKServeToken)
 	srv.Put(isvc)
-	auth := TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: rollbackSecret(rollbackKServeToken)}
+	auth := TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticSecret(rollbackKServeToken)}
 	return srv, Targets{"serving": rollbackTarget(t, "serving", "kserve", srv.URL, auth)}
 }
 
@@ -614,7 +609,7 @@ func TestRollbackKServeErrors(t *testing.T) {
 			name:    "bad token",
 			isvc:    canary,
 			params:  RollbackParams{Target: "serving", Model: "fraud"},
-			setup:   func(_ *kservetest.Server, t *Target) { t.Auth.Secret = rollbackSecret("expired") },
+			setup:   func(_ *kservetest.Server, t *Target) { t.Auth.Secret = staticSecret("expired") },
 			wantMsg: []string{"401", "Unauthorized"},
 		},
 		{

@@ -347,7 +347,14 @@ func rotateKV(ctx context.Context, v *vaultCall, sec kvSecret, cred rotatedCrede
 		next = map[string]any{}
 	}
 	maps.Copy(next, fields)
-	if _, err := v.write(ctx, sec.mount+"/data/"+sec.path, map[string]any{"data": next, "options": map[string]any{"cas": current}}); err != nil {
+	var cas any = current
+	if v.dryRun {
+		// A dry run reads nothing: what the write takes from the secret
+		// as it is then is shown by placeholders.
+		cas = "<current_version of " + sec.String() + ">"
+		next["<the other fields of "+sec.String()+">"] = "<kept as they are>"
+	}
+	if _, err := v.write(ctx, sec.mount+"/data/"+sec.path, map[string]any{"data": next, "options": map[string]any{"cas": cas}}); err != nil {
 		if IsStatus(err, 400) && strings.Contains(err.Error(), "check-and-set") {
 			// The new credential will never be stored: revoke it.
 			rerr := cred.retire(ctx, issued, "")
@@ -361,6 +368,9 @@ func rotateKV(ctx context.Context, v *vaultCall, sec kvSecret, cred rotatedCrede
 	}
 	activity.RecordHeartbeat(ctx, "stored")
 	res.Version, res.PreviousVersion, res.Issued, res.Revoked = current+1, current, issued, mark.Replaces
+	if v.dryRun {
+		res.Version = 0 // unknown without reading the metadata
+	}
 	return res, cred.retire(ctx, mark.Replaces, issued)
 }
 
@@ -371,6 +381,15 @@ func (s kvSecret) setMark(ctx context.Context, v *vaultCall, custom map[string]s
 	next := maps.Clone(custom)
 	if next == nil {
 		next = map[string]string{}
+	}
+	if v.dryRun {
+		// A dry run reads no metadata: the version the mark names and
+		// the entries kept are placeholders.
+		raw, _ = json.Marshal(struct {
+			rotationMark
+			Version string `json:"version"`
+		}{mark, "<current_version of " + s.String() + " + 1>"})
+		next["<the other custom_metadata of "+s.String()+">"] = "<kept as it is>"
 	}
 	next[rotationMarkKey] = string(raw)
 	_, err := v.write(ctx, s.mount+"/metadata/"+s.path, map[string]any{"custom_metadata": next})

@@ -33,10 +33,6 @@ type rotateEnv struct {
 	targets Targets
 }
 
-func staticSecret(s string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return s, nil }
-}
-
 func newRotateEnv(t *testing.T) *rotateEnv {
 	t.Helper()
 	e := &rotateEnv{vault: vaulttest.New(t, rotateVaultToken), litellm: litellmtest.New(t, rotateMasterKey)}
@@ -86,31 +82,6 @@ func runRotate(t *testing.T, targets Targets, p RotateSecretParams) (RotateSecre
 	return res, nil
 }
 
-// vaultCalls lists the double's requests as "METHOD path?query".
-func vaultCalls(s *vaulttest.Server) []string {
-	var out []string
-	for _, r := range s.Requests() {
-		call := r.Method + " " + r.Path
-		if len(r.Query) > 0 {
-			call += "?" + r.Query.Encode()
-		}
-		out = append(out, call)
-	}
-	return out
-}
-
-func litellmCalls(s *litellmtest.Server) []string {
-	var out []string
-	for _, r := range s.Requests() {
-		call := r.Method + " " + r.Path
-		if len(r.Query) > 0 {
-			call += "?" + r.Query.Encode()
-		}
-		out = append(out, call)
-	}
-	return out
-}
-
 // noSecretIn fails the test when the result, encoded as workflow history
 // holds it, shows any of the secrets.
 func noSecretIn(t *testing.T, res RotateSecretResult, secrets ...string) {
@@ -150,7 +121,7 @@ func TestRotateSecretKVWrite(t *testing.T) {
 		"PUT /v1/secret/metadata/apps/chatbot",
 		"PUT /v1/secret/data/apps/chatbot",
 	}
-	if got := vaultCalls(e.vault); !slices.Equal(got, wantCalls) {
+	if got := calls(e.vault); !slices.Equal(got, wantCalls) {
 		t.Errorf("Vault saw %q, want %q", got, wantCalls)
 	}
 	reqs := e.vault.Requests()
@@ -225,7 +196,7 @@ func TestRotateSecretRevokeLeasePrefix(t *testing.T) {
 		t.Errorf("leases left = %v", got)
 	}
 	// vault/api drops the trailing slash; Vault reads the prefix as a path either way.
-	if got := vaultCalls(e.vault); !slices.Equal(got, []string{"PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot", "PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot"}) {
+	if got := calls(e.vault); !slices.Equal(got, []string{"PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot", "PUT /v1/sys/leases/revoke-prefix/database/creds/chatbot"}) {
 		t.Errorf("Vault saw %q", got)
 	}
 	if ns := e.vault.Requests()[0].Header.Get("X-Vault-Namespace"); ns != "ml-platform" {
@@ -355,7 +326,7 @@ func TestRotateSecretGatewayKey(t *testing.T) {
 		"GET /key/info?key=" + stored.Token,
 		"POST /key/update",
 	}
-	if got := litellmCalls(e.litellm); !slices.Equal(got, wantGW) {
+	if got := calls(e.litellm); !slices.Equal(got, wantGW) {
 		t.Errorf("LiteLLM saw %q, want %q", got, wantGW)
 	}
 	if stored.Metadata["owner"] != "ml" {
@@ -530,6 +501,118 @@ func TestRotateSecretDryRun(t *testing.T) {
 	if !strings.Contains(string(data), "the new key /key/generate returns") {
 		t.Errorf("the plan's KV write lacks the placeholder for the new key: %s", data)
 	}
+}
+
+// TestRotateSecretVaultDryRun runs each Vault operation as a dry run on
+// a Vault that holds what it acts on: nothing is sent, and the plan lists
+// the exact requests, with placeholders for what only a read could say.
+func TestRotateSecretVaultDryRun(t *testing.T) {
+	var step string
+	inActivity(t, func(ctx context.Context) error { step = stepMark(ctx); return nil })
+	const (
+		chatbot   = "secret/apps/chatbot"
+		approle   = "secret/apps/chatbot/approle"
+		oldSecret = "old-secret-id"
+	)
+	// kept are the placeholders for what a KV write keeps of the secret.
+	kept := func(sec string) (field, metadata string) {
+		return "<the other fields of " + sec + ">", "<the other custom_metadata of " + sec + ">"
+	}
+	markBody := func(sec, replaces string) string {
+		_, other := kept(sec)
+		mark := map[string]any{"step": step, "version": "<current_version of " + sec + " + 1>"}
+		if replaces != "" {
+			mark["replaces"] = replaces
+		}
+		return bodyText(map[string]any{"custom_metadata": map[string]any{other: "<kept as it is>", rotationMarkKey: mark}})
+	}
+	dataBody := func(sec string, fields map[string]any) string {
+		other, _ := kept(sec)
+		fields[other] = "<kept as they are>"
+		return bodyText(map[string]any{"data": fields, "options": map[string]any{"cas": "<current_version of " + sec + ">"}})
+	}
+	stored := "<secret_id_accessor of the secret-id in " + approle + ">"
+	tests := []struct {
+		name string
+		p    RotateSecretParams
+		want RotateSecretResult // without the plan
+		plan []sent
+	}{
+		{"kv_write",
+			RotateSecretParams{Target: "vault", Operation: "kv_write", Path: "apps/chatbot", Generate: map[string]int{"db_password": 32, "api_key": 16}},
+			RotateSecretResult{Operation: "kv_write", Path: chatbot, Fields: []string{"api_key", "db_password"}},
+			[]sent{
+				{"GET", "/v1/secret/metadata/apps/chatbot", ""},
+				{"PUT", "/v1/secret/metadata/apps/chatbot", markBody(chatbot, "")},
+				{"PUT", "/v1/secret/data/apps/chatbot", dataBody(chatbot, map[string]any{
+					"db_password": "<32 random letters and digits>", "api_key": "<16 random letters and digits>"})},
+			}},
+		{"revoke_token_accessor",
+			RotateSecretParams{Target: "vault", Operation: "revoke_token_accessor", Accessor: "acc-chatbot"},
+			RotateSecretResult{Operation: "revoke_token_accessor", Revoked: "acc-chatbot"},
+			[]sent{{"POST", "/v1/auth/token/revoke-accessor", `{"accessor":"acc-chatbot"}`}}},
+		{"revoke_lease_prefix",
+			RotateSecretParams{Target: "vault", Operation: "revoke_lease_prefix", Prefix: "database/creds/chatbot/"},
+			RotateSecretResult{Operation: "revoke_lease_prefix", Revoked: "database/creds/chatbot/"},
+			[]sent{{"PUT", "/v1/sys/leases/revoke-prefix/database/creds/chatbot", ""}}},
+		{"rotate_approle_secret_id",
+			RotateSecretParams{Target: "vault", Operation: "rotate_approle_secret_id", Role: "chatbot", Path: "apps/chatbot/approle"},
+			RotateSecretResult{Operation: "rotate_approle_secret_id", Path: approle, Issued: "<the new secret_id_accessor>", Revoked: stored},
+			[]sent{
+				{"GET", "/v1/secret/metadata/apps/chatbot/approle", ""},
+				{"PUT", "/v1/secret/metadata/apps/chatbot/approle", markBody(approle, stored)},
+				{"GET", "/v1/auth/approle/role/chatbot/secret-id?list=true", ""},
+				{"PUT", "/v1/auth/approle/role/chatbot/secret-id", bodyText(map[string]any{"metadata": `{"` + rotationMarkKey + `":"` + step + `"}`})},
+				{"PUT", "/v1/secret/data/apps/chatbot/approle", dataBody(approle, map[string]any{"secret_id": "<the new secret_id>"})},
+				{"PUT", "/v1/auth/approle/role/chatbot/secret-id-accessor/lookup", bodyText(map[string]any{"secret_id_accessor": stored})},
+				{"PUT", "/v1/auth/approle/role/chatbot/secret-id-accessor/destroy", bodyText(map[string]any{"secret_id_accessor": stored})},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newRotateEnv(t)
+			e.vault.Put("secret", "apps/chatbot", map[string]any{"db_user": "chatbot", "db_password": "old-password"})
+			e.vault.Put("secret", "apps/chatbot/approle", map[string]any{"role_id": "r", "secret_id": oldSecret})
+			e.vault.CreateAppRole("chatbot")
+			e.vault.AddLease("database/creds/chatbot/l1", time.Hour)
+			tt.p.DryRun = DryRun{DryRun: true}
+			res, err := e.run(t, tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := calls(e.vault); len(got) != 0 {
+				t.Errorf("a dry run sent %q to Vault", got)
+			}
+			if !res.DryRun {
+				t.Error("dry_run is false")
+			}
+			var plan []sent
+			for _, r := range res.Planned {
+				body, _ := json.Marshal(r.Body)
+				plan = append(plan, sent{r.Method, strings.TrimPrefix(r.URL, e.vault.URL), decodeMark(t, string(body))})
+			}
+			checkSent(t, plan, tt.plan)
+			res.Plan = Plan{}
+			if !reflect.DeepEqual(res, tt.want) {
+				t.Errorf("result = %+v, want %+v", res, tt.want)
+			}
+			noSecretIn(t, res, "old-password", oldSecret, rotateVaultToken)
+		})
+	}
+}
+
+// decodeMark turns the rotation mark, which custom_metadata holds as JSON
+// text, into an object of the body, so a test compares it by value.
+func decodeMark(t *testing.T, body string) string {
+	t.Helper()
+	v, _ := jsonValue(t, body).(map[string]any)
+	custom, _ := v["custom_metadata"].(map[string]any)
+	text, ok := custom[rotationMarkKey].(string)
+	if !ok {
+		return body
+	}
+	custom[rotationMarkKey] = jsonValue(t, text)
+	return bodyText(v)
 }
 
 // TestRotateSecretRealVault runs the Vault operations against a real

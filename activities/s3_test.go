@@ -86,11 +86,7 @@ func s3TestTarget(t *testing.T, srv *s3test.Server, bucket string) *Target {
 		t.Fatal(err)
 	}
 	return &Target{Name: "lake", Kind: kindS3, URL: u, Region: s3test.Region, Bucket: bucket,
-		Auth: TargetAuth{AccessKeyID: s3test.AccessKeyID, Secret: staticTestSecret(s3test.SecretAccessKey)}}
-}
-
-func staticTestSecret(s string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return s, nil }
+		Auth: TargetAuth{AccessKeyID: s3test.AccessKeyID, Secret: staticSecret(s3test.SecretAccessKey)}}
 }
 
 func s3TestBucket(t *testing.T, tg *Target, dryRun bool) *s3Bucket {
@@ -241,7 +237,7 @@ func TestS3Signing(t *testing.T) {
 		code      string
 		status    int
 	}{
-		{"wrong secret", func(tg *Target) { tg.Auth.Secret = staticTestSecret("not-the-secret") }, "SignatureDoesNotMatch", 403},
+		{"wrong secret", func(tg *Target) { tg.Auth.Secret = staticSecret("not-the-secret") }, "SignatureDoesNotMatch", 403},
 		{"unknown key", func(tg *Target) { tg.Auth.AccessKeyID = "AKIAUNKNOWN000000000" }, "InvalidAccessKeyId", 403},
 		{"wrong region", func(tg *Target) { tg.Region = "eu-west-1" }, "AuthorizationHeaderMalformed", 400},
 		{"unknown bucket", func(tg *Target) { tg.Bucket = "missing" }, "NoSuchBucket", 404},

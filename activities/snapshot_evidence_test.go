@@ -44,15 +44,13 @@ func newEvidenceFixture(t *testing.T, reply http.HandlerFunc) *evidenceFixture {
 		reply = serveEvidence
 	}
 	srv := newTarget(t, reply)
-	u, _ := url.Parse(srv.URL + "/api")
 	root := t.TempDir()
 	key := &attest.KeyFile{Path: filepath.Join(root, "signing-key.pem")}
 	return &evidenceFixture{
-		srv: srv,
-		targets: Targets{"logs": {Name: "logs", Kind: "http", URL: u, Client: &http.Client{Timeout: 200 * time.Millisecond},
-			Auth: TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: func(context.Context) (string, error) { return logsToken, nil }}}},
-		store: evidence.New(evidence.Options{Backend: evidence.Dir{Root: filepath.Join(root, "store")}, Signer: key, Verifier: key}),
-		root:  root,
+		srv:     srv,
+		targets: Targets{"logs": srv.httpTarget("logs", "/api", logsToken)},
+		store:   evidence.New(evidence.Options{Backend: evidence.Dir{Root: filepath.Join(root, "store")}, Signer: key, Verifier: key}),
+		root:    root,
 	}
 }
 
@@ -71,27 +69,16 @@ func serveEvidence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *evidenceFixture) env(opts HTTPOptions) *testsuite.TestActivityEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
 	if opts.AllowHosts == nil {
 		opts.AllowHosts = []string{f.srv.hostPort()}
 	}
 	a := &snapshotEvidenceAction{http: newHTTPAction(opts), targets: f.targets, store: f.store}
-	env.RegisterActivityWithOptions(a.Run, activity.RegisterOptions{Name: "snapshot_evidence"})
-	return env
+	return actionEnv("snapshot_evidence", a.Run)
 }
 
 func runSnapshot(t *testing.T, env *testsuite.TestActivityEnvironment, p SnapshotEvidenceParams) (SnapshotEvidenceResult, error) {
 	t.Helper()
-	val, err := env.ExecuteActivity("snapshot_evidence", p)
-	if err != nil {
-		return SnapshotEvidenceResult{}, err
-	}
-	var res SnapshotEvidenceResult
-	if err := val.Get(&res); err != nil {
-		t.Fatal(err)
-	}
-	return res, nil
+	return runAction[SnapshotEvidenceResult](t, env, "snapshot_evidence", p)
 }
 
 func (f *evidenceFixture) params() SnapshotEvidenceParams {
@@ -298,7 +285,7 @@ func mlflowEvidence(t *testing.T) (*evidenceFixture, *mlflowtest.Server, map[str
 	f := newEvidenceFixture(t, nil)
 	u, _ := url.Parse(srv.URL)
 	f.targets["registry"] = &Target{Name: "registry", Kind: "mlflow", URL: u, Client: &http.Client{Timeout: 2 * time.Second},
-		Auth: TargetAuth{Username: mlflowUser, Secret: func(context.Context) (string, error) { return mlflowPassword, nil }}}
+		Auth: TargetAuth{Username: mlflowUser, Secret: staticSecret(mlflowPassword)}}
 	return f, srv, artifacts
 }
 

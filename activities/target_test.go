@@ -11,7 +11,28 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/aisoar/aisoar/internal/doubletest"
 )
+
+// staticSecret is a target credential that is always s.
+func staticSecret(s string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return s, nil }
+}
+
+// double is a test double that records the requests it receives.
+type double interface {
+	Requests() []doubletest.Request
+}
+
+// calls lists the requests d received as "METHOD path?query".
+func calls(d double) []string {
+	var out []string
+	for _, r := range d.Requests() {
+		out = append(out, r.Method+" "+r.RequestURI())
+	}
+	return out
+}
 
 // inActivity runs fn as an activity, so it has an activity's context.
 func inActivity(t *testing.T, fn func(ctx context.Context) error) {
@@ -27,7 +48,7 @@ func inActivity(t *testing.T, fn func(ctx context.Context) error) {
 // TestTargetCall checks how a target call builds its URL, authenticates,
 // and what a dry run records instead of sending.
 func TestTargetCall(t *testing.T) {
-	secret := func(context.Context) (string, error) { return "s3cr3t", nil }
+	secret := staticSecret("s3cr3t")
 	tests := []struct {
 		name       string
 		base       string

@@ -94,12 +94,8 @@ func newThrottleTarget(t *testing.T, kind, rawURL string, auth TargetAuth) Targe
 	return Targets{"gw": {Name: "gw", Kind: kind, URL: u, Auth: auth, Client: &http.Client{Timeout: 2 * time.Second}}}
 }
 
-func secret(s string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return s, nil }
-}
-
 func litellmTargets(t *testing.T, srv *litellmtest.Server) Targets {
-	return newThrottleTarget(t, "litellm", srv.URL, TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: secret(litellmMasterKey)})
+	return newThrottleTarget(t, "litellm", srv.URL, TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticSecret(litellmMasterKey)})
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -138,13 +134,6 @@ func checkSent(t *testing.T, got []sent, want []sent) {
 	}
 }
 
-func requestURL(path string, q url.Values) string {
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
-}
-
 func bodyText(body map[string]any) string {
 	if body == nil {
 		return ""
@@ -153,18 +142,11 @@ func bodyText(body map[string]any) string {
 	return string(data)
 }
 
-func litellmSent(srv *litellmtest.Server) []sent {
+// sentTo lists the requests d received, to compare with checkSent.
+func sentTo(d double) []sent {
 	var out []sent
-	for _, r := range srv.Requests() {
-		out = append(out, sent{r.Method, requestURL(r.Path, r.Query), bodyText(r.Body)})
-	}
-	return out
-}
-
-func kongSent(srv *kongtest.Server) []sent {
-	var out []sent
-	for _, r := range srv.Requests() {
-		out = append(out, sent{r.Method, requestURL(r.Path, r.Query), bodyText(r.Body)})
+	for _, r := range d.Requests() {
+		out = append(out, sent{r.Method, r.RequestURI(), bodyText(r.Body)})
 	}
 	return out
 }
@@ -274,7 +256,7 @@ func TestThrottleLiteLLM(t *testing.T) {
 				p.Key, p.Team, subject = "", "tenant-a", "team tenant-a"
 			}
 			res := mustThrottle(t, litellmTargets(t, srv), p)
-			checkSent(t, litellmSent(srv), tt.want(k.Token))
+			checkSent(t, sentTo(srv), tt.want(k.Token))
 			if res.Subject != subject {
 				t.Errorf("Subject = %q, want %q", res.Subject, subject)
 			}
@@ -345,7 +327,7 @@ func TestThrottleLiteLLMUndo(t *testing.T) {
 	if undo.Previous != nil {
 		t.Errorf("undo Previous = %s, want none", stateText(undo.Previous))
 	}
-	checkSent(t, litellmSent(srv)[before:], []sent{
+	checkSent(t, sentTo(srv)[before:], []sent{
 		{"GET", "/key/info?key=" + k.Token, ""},
 		{"POST", "/key/update", `{"key":"` + k.Token + `","rpm_limit":10,"tpm_limit":100,"metadata":{"owner":"ml"}}`},
 		{"POST", "/key/unblock", `{"key":"` + k.Token + `"}`},
@@ -473,7 +455,7 @@ func TestThrottleKong(t *testing.T) {
 				p.Consumer, p.Route = "", "chat"
 			}
 			res := mustThrottle(t, kongTargets(t, srv), p)
-			checkSent(t, kongSent(srv), tt.want(existing))
+			checkSent(t, sentTo(srv), tt.want(existing))
 			var previous, applied ThrottleState
 			_ = json.Unmarshal([]byte(strings.ReplaceAll(tt.previous, "<existing>", existing)), &previous)
 			_ = json.Unmarshal([]byte(tt.applied), &applied)
@@ -489,7 +471,7 @@ func TestThrottleKong(t *testing.T) {
 }
 
 func kongTargets(t *testing.T, srv *kongtest.Server) Targets {
-	return newThrottleTarget(t, "kong", srv.URL, TargetAuth{Header: "Kong-Admin-Token", Secret: secret("admin-token")})
+	return newThrottleTarget(t, "kong", srv.URL, TargetAuth{Header: "Kong-Admin-Token", Secret: staticSecret("admin-token")})
 }
 
 // TestThrottleKongRetryAndUndo runs a step again after it failed between
@@ -531,7 +513,7 @@ func TestThrottleKongRetryAndUndo(t *testing.T) {
 		{"PATCH", "/consumers/acme/plugins/" + limit.ID, `{"enabled":true,"tags":["team-ml"],"config":{"minute":100}}`},
 		{"DELETE", termination, ""},
 	}
-	checkSent(t, kongSent(srv)[before:], append(restore, restore...))
+	checkSent(t, sentTo(srv)[before:], append(restore, restore...))
 	plugins := srv.Plugins()
 	if len(plugins) != 1 || plugins[0].ID != limit.ID || !plugins[0].Enabled || plugins[0].Config["minute"] != 100.0 ||
 		plugins[0].Config["hour"] != 5000.0 || !slices.Equal(plugins[0].Tags, []string{"team-ml"}) {
@@ -547,6 +529,7 @@ type limitsGateway struct {
 	reqs    []recorded
 	records map[string]map[string]any // by path
 	fail    int                       // status to answer the next request with
+	hang    bool                      // whether to answer the next request only when the client gives up
 }
 
 func newLimitsGateway(t *testing.T) *limitsGateway {
@@ -559,8 +542,16 @@ func newLimitsGateway(t *testing.T) *limitsGateway {
 func (g *limitsGateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.reqs = append(g.reqs, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(body)})
+	hang := g.hang
+	g.hang = false
+	g.mu.Unlock()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if g.fail != 0 {
 		w.WriteHeader(g.fail)
@@ -587,6 +578,14 @@ func (g *limitsGateway) serve(w http.ResponseWriter, r *http.Request) {
 		g.records[r.URL.Path] = rec
 	}
 	_ = json.NewEncoder(w).Encode(rec)
+}
+
+// hangNext makes the gateway keep the next request waiting until the
+// client gives up.
+func (g *limitsGateway) hangNext() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.hang = true
 }
 
 func (g *limitsGateway) requests() []recorded {
@@ -634,7 +633,7 @@ func TestThrottleHTTP(t *testing.T) {
 	key := stepKey(t)
 	g := newLimitsGateway(t)
 	g.records["/limits/consumers/acme"] = map[string]any{"rpm": 100.0, "tpm": 2000.0, "blocked": false, "tier": "gold"}
-	targets := newThrottleTarget(t, "http", g.URL, TargetAuth{Header: "X-Gateway-Token", Secret: secret("gw-token")})
+	targets := newThrottleTarget(t, "http", g.URL, TargetAuth{Header: "X-Gateway-Token", Secret: staticSecret("gw-token")})
 	p := ThrottleParams{Target: "gw", Consumer: "acme", RPM: ptr[int64](5), TPM: ptr[int64](0)}
 
 	res := mustThrottle(t, targets, p)
@@ -733,6 +732,13 @@ func TestThrottleErrors(t *testing.T) {
 			g.fail = http.StatusBadGateway
 			return newThrottleTarget(t, "http", g.URL, TargetAuth{}), ThrottleParams{Target: "gw", Team: "t1", Block: true}
 		}, true, "502 Bad Gateway"},
+		{"http timeout", func(t *testing.T) (Targets, ThrottleParams) {
+			g := newLimitsGateway(t)
+			g.hangNext()
+			targets := newThrottleTarget(t, "http", g.URL, TargetAuth{})
+			targets["gw"].Client = &http.Client{Timeout: 200 * time.Millisecond}
+			return targets, ThrottleParams{Target: "gw", Team: "t1", Block: true}
+		}, true, "Client.Timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

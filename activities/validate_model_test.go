@@ -19,7 +19,7 @@ const validateModelToken = "evaluator-token"
 
 func runValidateModel(t *testing.T, tg *target, p ValidateModelParams, configure func(*Target)) (ValidateModelResult, error) {
 	t.Helper()
-	evaluator := rollbackTarget(t, "evals", "evaluator", tg.URL+"/v1", TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: rollbackSecret(validateModelToken)})
+	evaluator := rollbackTarget(t, "evals", "evaluator", tg.URL+"/v1", TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: staticSecret(validateModelToken)})
 	if configure != nil {
 		configure(evaluator)
 	}

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/aisoar/aisoar/attest"
@@ -91,30 +89,17 @@ func registry(t *testing.T, files map[string]string) *target {
 }
 
 func verifyEnv(srv *target, keys map[string]attest.Verifier) *testsuite.TestActivityEnvironment {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	u, _ := url.Parse(srv.URL + "/registry")
 	a := &verifyArtifactAction{
-		http: newHTTPAction(HTTPOptions{AllowHosts: []string{srv.hostPort()}}),
-		targets: Targets{"models": {Name: "models", Kind: "http", URL: u, Client: &http.Client{Timeout: 200 * time.Millisecond},
-			Auth: TargetAuth{Header: "Authorization", Scheme: "Bearer", Secret: func(context.Context) (string, error) { return "models-token", nil }}}},
-		keys: keys,
+		http:    newHTTPAction(HTTPOptions{AllowHosts: []string{srv.hostPort()}}),
+		targets: Targets{"models": srv.httpTarget("models", "/registry", "models-token")},
+		keys:    keys,
 	}
-	env.RegisterActivityWithOptions(a.Run, activity.RegisterOptions{Name: "verify_artifact"})
-	return env
+	return actionEnv("verify_artifact", a.Run)
 }
 
 func runVerify(t *testing.T, env *testsuite.TestActivityEnvironment, p VerifyArtifactParams) (VerifyArtifactResult, error) {
 	t.Helper()
-	val, err := env.ExecuteActivity("verify_artifact", p)
-	if err != nil {
-		return VerifyArtifactResult{}, err
-	}
-	var res VerifyArtifactResult
-	if err := val.Get(&res); err != nil {
-		t.Fatal(err)
-	}
-	return res, nil
+	return runAction[VerifyArtifactResult](t, env, "verify_artifact", p)
 }
 
 func TestVerifyArtifactVerdicts(t *testing.T) {
@@ -279,7 +264,7 @@ func TestVerifyArtifactTransit(t *testing.T) {
 	vault.CreateTransitKey("model-signing", "ecdsa-p256")
 	transit := func(key string) *attest.Transit {
 		return &attest.Transit{Address: vault.URL, Key: key, HTTPClient: vault.Client(),
-			Token: func(context.Context) (string, error) { return "root-token", nil }}
+			Token: staticSecret("root-token")}
 	}
 	srv := registry(t, map[string]string{
 		"/registry/m":     modelBytes,

@@ -126,6 +126,37 @@ func TestKeyFileCreatedOnFirstUse(t *testing.T) {
 	}
 }
 
+// TestKeyFileNotAKey checks that a signing key file that holds no key is
+// named in the error, whether it is read as the configured key or found
+// already written by another process while creating one.
+func TestKeyFileNotAKey(t *testing.T) {
+	tests := []struct {
+		name string
+		load func(path string) error
+	}{
+		{"configured key", func(path string) error {
+			_, _, err := (&KeyFile{Path: path}).Sign(context.Background(), []byte("m"))
+			return err
+		}},
+		{"written meanwhile by another process", func(path string) error {
+			_, err := createKey(path)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "evidence.pem")
+			if err := os.WriteFile(path, []byte("not a key"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := tt.load(path)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), `not a PEM "PRIVATE KEY"`) {
+				t.Errorf("error %v, want one that names %s and says it is not a PEM private key", err, path)
+			}
+		})
+	}
+}
+
 func TestParseEnvelope(t *testing.T) {
 	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1"}`)
 	std := base64.StdEncoding.EncodeToString(payload)

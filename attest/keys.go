@@ -98,11 +98,8 @@ func (k *KeyFile) load(create bool) (crypto.Signer, error) {
 	case err != nil:
 		return nil, fmt.Errorf("reading the signing key: %w", err)
 	}
-	k.signer, err = parsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", k.Path, err)
-	}
-	return k.signer, nil
+	k.signer, err = parsePrivateKey(k.Path, data)
+	return k.signer, err
 }
 
 // createKey writes a new ed25519 key; O_EXCL keeps two processes that
@@ -121,11 +118,12 @@ func createKey(path string) (crypto.Signer, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
+		// Another process wrote the key first: use it.
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading the signing key: %w", err)
 		}
-		return parsePrivateKey(data)
+		return parsePrivateKey(path, data)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating the signing key: %w", err)
@@ -140,18 +138,19 @@ func createKey(path string) (crypto.Signer, error) {
 	return priv, nil
 }
 
-func parsePrivateKey(data []byte) (crypto.Signer, error) {
+// parsePrivateKey parses the signing key file at path, which holds data.
+func parsePrivateKey(path string, data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, errors.New("not a PEM \"PRIVATE KEY\" (PKCS #8) file")
+		return nil, fmt.Errorf("signing key %s is not a PEM \"PRIVATE KEY\" (PKCS #8) file", path)
 	}
 	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("a %T cannot sign", key)
+		return nil, fmt.Errorf("signing key %s: a %T cannot sign", path, key)
 	}
 	return signer, nil
 }

@@ -57,7 +57,7 @@ func (t *Transit) Sign(ctx context.Context, msg []byte) ([]byte, string, error) 
 	}
 	version, sig, ok := parseVaultSignature(signature)
 	if !ok {
-		return nil, "", fmt.Errorf("Vault Transit %s answered a signature aisoar does not understand: %q", path, signature)
+		return nil, "", fmt.Errorf("signing with Vault Transit at %s: %s answered the signature %q, which is not vault:v<version>:<base64>", t.Address, path, signature)
 	}
 	return sig, t.KeyID() + ":v" + version, nil
 }
@@ -152,7 +152,7 @@ func (t *Transit) client(ctx context.Context) (*vault.Client, error) {
 	}
 	c, err := vault.NewClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("Vault client for %s: %w", t.Address, err)
+		return nil, fmt.Errorf("creating the Vault client for %s: %w", t.Address, err)
 	}
 	token, err := t.Token(ctx)
 	if err != nil {

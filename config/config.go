@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,8 +15,10 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -359,13 +362,101 @@ func Parse(name string, data []byte) (*Config, error) {
 	dec.KnownFields(true)
 	// An empty file, or one of only comments, is a file of defaults.
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, explainUnknownKeys(data, err))
 	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &c, nil
+}
+
+// yamlUnknownKey matches yaml.v3's message for a key no field takes.
+var yamlUnknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+
+// explainUnknownKeys rewrites yaml.v3's messages for unknown keys, which
+// name Go types ("field aws not found in type config.Target"), into ones
+// that name the file's section and the keys it takes.
+func explainUnknownKeys(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root)
+	keys := map[string][]string{}
+	collectKeys(reflect.TypeFor[Config](), keys)
+	out := &yaml.TypeError{Errors: slices.Clone(te.Errors)}
+	for i, msg := range out.Errors {
+		m := yamlUnknownKey.FindStringSubmatch(msg)
+		if m == nil {
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		out.Errors[i] = fmt.Sprintf("line %d: unknown key %s", line, m[2])
+		switch section, found := sectionOf(&root, line, m[2], ""); {
+		case found && section == "":
+			out.Errors[i] += " at the top level"
+		case found:
+			out.Errors[i] += " in " + section
+		}
+		if valid := keys[m[3]]; len(valid) > 0 {
+			out.Errors[i] += " (valid keys: " + strings.Join(valid, ", ") + ")"
+		}
+	}
+	return out
+}
+
+// collectKeys records the YAML keys of t and of every struct type it
+// holds, by Go type name (config.Target).
+func collectKeys(t reflect.Type, keys map[string][]string) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		collectKeys(t.Elem(), keys)
+	case reflect.Struct:
+		if _, seen := keys[t.String()]; seen || t.PkgPath() != reflect.TypeFor[Config]().PkgPath() {
+			return
+		}
+		keys[t.String()] = nil
+		for f := range t.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			keys[t.String()] = append(keys[t.String()], cmp.Or(name, strings.ToLower(f.Name)))
+			collectKeys(f.Type, keys)
+		}
+	}
+}
+
+// sectionOf finds the mapping that holds key at line and returns its
+// path, such as targets.store.auth ("" for the top level).
+func sectionOf(n *yaml.Node, line int, key, path string) (string, bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if p, ok := sectionOf(c, line, key, path); ok {
+				return p, true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p, ok := sectionOf(c, line, key, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Line == line && k.Value == key {
+				return path, true
+			}
+			if p, ok := sectionOf(n.Content[i+1], line, key, strings.TrimPrefix(path+"."+k.Value, ".")); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ApplyDefaults fills the settings left out.

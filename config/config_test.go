@@ -265,12 +265,22 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "unknown key",
 			yaml: "listen: 127.0.0.1:8080\nlisten_addr: 0.0.0.0:80\n",
-			want: []string{"line 2", "listen_addr"},
+			want: []string{"line 2: unknown key listen_addr at the top level (valid keys: listen, tls, temporal, playbooks, "},
 		},
 		{
 			name: "unknown nested key",
 			yaml: "sources:\n  gw:\n    verify:\n      type: bearer\n      secrets: {env: X}\n",
-			want: []string{"line 5", "secrets"},
+			want: []string{"line 5: unknown key secrets in sources.gw.verify (valid keys: type, secret, hmac, jwt, basic, query_token)"},
+		},
+		{
+			name: "unknown key of a target, named without Go types",
+			yaml: "targets:\n  store:\n    kind: s3\n    url: http://minio:9000\n    bucket: b\n    aws: {access_key_id: AKIA}\n",
+			want: []string{"line 6: unknown key aws in targets.store (valid keys: kind, url, ca_file, auth, namespace, region, bucket)"},
+		},
+		{
+			name: "unknown key in a list",
+			yaml: "api_tokens:\n  - user: a\n    tokn: {env: X}\n",
+			want: []string{"line 3: unknown key tokn in api_tokens[0] (valid keys: user, token)"},
 		},
 		{
 			name: "wrong type",

@@ -53,10 +53,16 @@ func Discover(paths []string, builtin bool) ([]Pair, error) {
 		if info.IsDir() {
 			files = nil
 			err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() && isYAML(p) {
+				switch {
+				case err != nil:
+					return err
+				case d.IsDir() && d.Name() == "testdata" && p != path:
+					// Fixtures beside playbooks, as playbooks.PlaybookFiles skips them.
+					return filepath.SkipDir
+				case !d.IsDir() && isYAML(p):
 					files = append(files, p)
 				}
-				return err
+				return nil
 			})
 			errs = append(errs, err)
 		}

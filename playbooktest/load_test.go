@@ -41,7 +41,9 @@ func TestLoadShapes(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"a.yaml", "a_test.yaml", "b.yml", "b_test.yml", "c.yaml", "sub/d.yaml", "sub/d_test.yaml"} {
+	// testdata holds fixtures, not playbooks: an inventory, a lint case.
+	for _, f := range []string{"a.yaml", "a_test.yaml", "b.yml", "b_test.yml", "c.yaml", "sub/d.yaml", "sub/d_test.yaml",
+		"testdata/inventory.yaml", "sub/testdata/lint/e.yaml", "sub/testdata/lint/e_test.yaml"} {
 		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
 			t.Fatal(err)
 		}

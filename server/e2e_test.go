@@ -136,6 +136,18 @@ func (e *e2e) alertBody(id string) []byte {
 	return body
 }
 
+// eventAt is an alert body with the time the SIEM saw the event.
+func eventAt(t *testing.T, body []byte, at time.Time) []byte {
+	t.Helper()
+	var alert map[string]any
+	if err := json.Unmarshal(body, &alert); err != nil {
+		t.Fatal(err)
+	}
+	alert["time"] = at.UTC().Format(time.RFC3339)
+	out, _ := json.Marshal(alert)
+	return out
+}
+
 // post sends a webhook; sign=false sends it with a wrong signature.
 func (e *e2e) post(t *testing.T, source string, body []byte, sign bool) (*http.Response, map[string]any) {
 	t.Helper()
@@ -230,7 +242,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	e := startE2E(t)
 
-	resp, answer := e.post(t, "siem", e.alertBody("alert-1"), true)
+	// The SIEM saw the event 10s before it sends the alert.
+	alert := eventAt(t, e.alertBody("alert-1"), time.Now().Add(-10*time.Second))
+	resp, answer := e.post(t, "siem", alert, true)
 	if resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("signed alert: %d %v, want 202", resp.StatusCode, answer)
 	}
@@ -241,7 +255,7 @@ func TestEndToEnd(t *testing.T) {
 	id, _, _ := strings.Cut(ids[0], "@")
 
 	t.Run("duplicate alert joins the same incident", func(t *testing.T) {
-		resp, again := e.post(t, "siem", e.alertBody("alert-1"), true)
+		resp, again := e.post(t, "siem", alert, true)
 		if resp.StatusCode != http.StatusAccepted || incidentIDs(again)[0] != ids[0] {
 			t.Fatalf("redelivery: %d %v, want 202 and incident %s", resp.StatusCode, again, ids[0])
 		}
@@ -310,6 +324,29 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("gateway saw %v, want the unblock last", got)
 	}
 
+	t.Run("a closed incident answers 409 and says how it ended", func(t *testing.T) {
+		tests := []struct {
+			path string
+			body map[string]any
+			want []string
+		}{
+			{"/v1/incidents/" + id + "/resolve", map[string]any{"reason": "again"}, []string{"incident " + id + " is already resolved (at ", " by alice)"}},
+			{decision, map[string]any{"approve": true}, []string{"incident " + id + " is already resolved (at ", "; it takes no more decisions"}},
+		}
+		for _, tt := range tests {
+			resp, out := e.call(t, http.MethodPost, tt.path, e.token, tt.body)
+			detail, _ := out["detail"].(string)
+			if resp.StatusCode != http.StatusConflict {
+				t.Errorf("POST %s: %d %v, want 409", tt.path, resp.StatusCode, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(detail, w) {
+					t.Errorf("POST %s: detail %q lacks %q", tt.path, detail, w)
+				}
+			}
+		}
+	})
+
 	t.Run("metrics carry the run", func(t *testing.T) {
 		resp, err := http.Get(e.api.URL + "/metrics")
 		if err != nil {
@@ -328,6 +365,10 @@ func TestEndToEnd(t *testing.T) {
 			`aisoar_step_duration_seconds_count{action="set",dry_run="false",outcome="done",playbook="e2e-block-key",severity="4"} 1`,
 			`aisoar_approval_wait_seconds_count{dry_run="false",outcome="approved",playbook="e2e-block-key",role="soc",severity="4"} 1`,
 			`aisoar_time_to_acknowledge_seconds_count{dry_run="false",playbook="e2e-block-key",severity="4"} 1`,
+			// The alert and its redelivery, both 10s after the event.
+			`aisoar_time_to_detect_seconds_count{severity="4",source="siem"} 2`,
+			`aisoar_time_to_detect_seconds_bucket{severity="4",source="siem",le="5"} 0`,
+			`aisoar_alerts_triaged_total{class="ai_incident"} 2`,
 		} {
 			if !strings.Contains(exposed, want+"\n") {
 				t.Errorf("/metrics lacks %s", want)

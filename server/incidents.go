@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -148,6 +149,10 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, user string) {
 	defer cancel()
 	result, err := s.deliverDecision(ctx, id, d)
 	if err != nil {
+		if closed, ok := s.closedIncident(ctx, id, err); ok {
+			writeProblem(w, problem{Status: http.StatusConflict, Detail: closed + "; it takes no more decisions"})
+			return
+		}
 		s.writeUpdateError(w, id, err)
 		return
 	}
@@ -178,24 +183,81 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, user string) {
 	if r.ContentLength != 0 && !decodeBody(w, r, &req) {
 		return
 	}
+	id := incidentID(r)
+	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
+	defer cancel()
 	var st workflows.Status
-	if !s.update(w, r, workflows.ResolveUpdate, workflows.Resolution{By: user, Reason: req.Reason}, &st) {
+	if err := s.deliverUpdate(ctx, id, workflows.ResolveUpdate, workflows.Resolution{By: user, Reason: req.Reason}, &st); err != nil {
+		if closed, ok := s.closedIncident(ctx, id, err); ok {
+			writeProblem(w, problem{Status: http.StatusConflict, Detail: closed})
+			return
+		}
+		s.writeUpdateError(w, id, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, &st)
 }
 
-// update runs a workflow Update on the incident and decodes its result; it
-// writes the error answer and returns false when that fails.
-func (s *Server) update(w http.ResponseWriter, r *http.Request, name string, arg, result any) bool {
-	id := incidentID(r)
-	ctx, cancel := context.WithTimeout(r.Context(), temporalTimeout)
-	defer cancel()
-	if err := s.deliverUpdate(ctx, id, name, arg, result); err != nil {
-		s.writeUpdateError(w, id, err)
-		return false
+// closedIncident says how an incident ended when an Update to it failed
+// with Temporal's not found because its workflow is closed, such as
+// "incident x is already resolved (at T by Y)"; ok is false when the
+// incident is not there, is open, or Temporal cannot tell.
+func (s *Server) closedIncident(ctx context.Context, id string, updateErr error) (detail string, ok bool) {
+	var notFound *serviceerror.NotFound
+	if !errors.As(updateErr, &notFound) {
+		return "", false
 	}
-	return true
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return "", false
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	switch status := info.GetStatus(); status {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "", false
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		var st workflows.Status
+		if err := s.temporal.GetWorkflow(ctx, id, info.GetExecution().GetRunId()).Get(ctx, &st); err == nil {
+			return closedState(id, &st), true
+		}
+		fallthrough
+	default:
+		how, known := workflowEnds[status]
+		if !known {
+			how = "ended " + status.String()
+		}
+		return fmt.Sprintf("incident %s is already closed: its workflow %s at %s", id, how, info.GetCloseTime().AsTime().UTC().Format(time.RFC3339)), true
+	}
+}
+
+// workflowEnds says how a workflow that did not complete ended.
+var workflowEnds = map[enumspb.WorkflowExecutionStatus]string{
+	enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:  "completed",
+	enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:     "failed",
+	enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:   "was canceled",
+	enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED: "was terminated",
+	enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:  "timed out",
+}
+
+// closedState says how an incident ended, from its final status.
+func closedState(id string, st *workflows.Status) string {
+	switch r := st.Resolution; {
+	case st.State == workflows.StateReclassified && st.ReclassifiedTo != "":
+		return fmt.Sprintf("incident %s is already reclassified; it continues as %s", id, st.ReclassifiedTo)
+	case st.State == workflows.StateResolved && r != nil:
+		var when []string
+		if !r.At.IsZero() {
+			when = append(when, "at "+r.At.UTC().Format(time.RFC3339))
+		}
+		if r.By != "" {
+			when = append(when, "by "+r.By)
+		}
+		if len(when) == 0 {
+			return fmt.Sprintf("incident %s is already resolved", id)
+		}
+		return fmt.Sprintf("incident %s is already resolved (%s)", id, strings.Join(when, " "))
+	}
+	return fmt.Sprintf("incident %s is already closed (state %s)", id, st.State)
 }
 
 // refusedError is an Update validator's refusal: the incident is there,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -107,4 +108,51 @@ func TestIngest(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDryRunSource sends an alert to a source configured with dry_run: it
+// opens a dry-run incident apart from live ones, whose actions record the
+// requests they would send and send none.
+func TestDryRunSource(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	e := startE2E(t, func(c *config.Config) {
+		siem := c.Sources["siem"]
+		siem.DryRun = true
+		c.Sources["siem"] = siem
+	})
+
+	resp, out := e.post(t, "siem", e.alertBody("rehearsal-1"), true)
+	if resp.StatusCode != http.StatusAccepted || out["dry_run"] != true {
+		t.Fatalf("%d %v, want 202 dry run", resp.StatusCode, out)
+	}
+	ids := incidentIDs(out)
+	want := "e2e-block-key/dry-run-" + fingerprintOf(t, e, "rehearsal-1")
+	if len(ids) != 1 || !strings.HasPrefix(ids[0], want+"@") {
+		t.Fatalf("incidents %v, want %s", ids, want)
+	}
+
+	e.waitFor(t, want, func(st workflows.Status) bool { return stepState(st, "block") == workflows.StepWaiting })
+	decision := "/v1/incidents/" + want + "/steps/block/decision"
+	if resp, out := e.call(t, http.MethodPost, decision, e.token, map[string]any{"approve": true}); resp.StatusCode != http.StatusOK {
+		t.Fatalf("approval: %d %v", resp.StatusCode, out)
+	}
+	st := e.waitFor(t, want, func(st workflows.Status) bool { return stepState(st, "block") == workflows.StepDone })
+	if !st.DryRun {
+		t.Error("status dry_run is false")
+	}
+	var block *workflows.StepStatus
+	for _, s := range st.Steps {
+		if s.ID == "block" {
+			block = s
+		}
+	}
+	planned := []any{map[string]any{"method": "POST", "url": e.gwURL + "/key/block", "body": map[string]any{"key": "key-7f3a"}}}
+	if block.Output["dry_run"] != true || !reflect.DeepEqual(block.Output["planned"], planned) {
+		t.Errorf("block output = %v, want dry_run and planned %v", block.Output, planned)
+	}
+	if got := e.gateway.seen(); len(got) != 0 {
+		t.Errorf("the gateway saw %v in a dry run", got)
+	}
 }

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,9 +40,25 @@ const (
 	gaugeRefresh    = 5 * time.Minute
 )
 
-// getReport answers GET /v1/report?since=30d[&until=…]: the governance
-// report as JSON (report.Report).
+// reportContentTypes are the media types of the report's formats.
+var reportContentTypes = map[string]string{
+	report.FormatJSON:     "application/json",
+	report.FormatMarkdown: "text/markdown; charset=utf-8",
+	report.FormatTable:    "text/plain; charset=utf-8",
+}
+
+// getReport answers GET /v1/report?since=30d[&until=…][&format=json]: the
+// governance report as JSON (report.Report), Markdown or a text table.
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ string) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = report.FormatJSON
+	}
+	if !slices.Contains(report.Formats, format) {
+		writeProblem(w, problem{Status: http.StatusBadRequest, Field: "format",
+			Detail: fmt.Sprintf("format %q is not a report format: use one of %s", format, strings.Join(report.Formats, ", "))})
+		return
+	}
 	now := s.now().UTC()
 	since, err := ParseSince(r.URL.Query().Get("since"), now)
 	if err != nil {
@@ -64,7 +83,14 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, _ string) {
 		s.writeTemporalError(w, "making the report", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	var body bytes.Buffer
+	if err := rep.Write(&body, format); err != nil {
+		writeProblem(w, problem{Status: http.StatusInternalServerError, Detail: "rendering the report: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", cmp.Or(reportContentTypes[format], "text/plain; charset=utf-8"))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body.Bytes())
 }
 
 // ParseSince reads a report bound: Nd is midnight (UTC) N days before

@@ -95,11 +95,15 @@ func TestGovernanceReport(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if r.Incidents.Counted != 1 || r.DetectionSpeed.Overall.Count+r.DetectionSpeed.Excluded[0].Count != 1 {
+	measured := r.DetectionSpeed.Overall.Count
+	for _, x := range r.DetectionSpeed.Excluded {
+		measured += x.Count
+	}
+	if r.Incidents.Counted != 1 || measured != 1 {
 		t.Errorf("incidents %+v, detection speed %+v; want the one alert's incident", r.Incidents, r.DetectionSpeed)
 	}
-	if m := r.Coverage.Models[0]; m.Alerts != 1 || m.Heartbeats != 1 || !m.Covered {
-		t.Errorf("coverage of fraud-scorer = %+v, want one alert and one heartbeat, covered", m)
+	if m := r.Coverage.Models; len(m) != 1 || m[0].Alerts != 1 || m[0].Heartbeats != 1 || !m[0].Covered {
+		t.Errorf("coverage = %+v, want fraud-scorer with one alert and one heartbeat, covered", m)
 	}
 	sources := fmt.Sprintf("%+v", r.IntegritySLA.PerSource)
 	if len(r.IntegritySLA.PerSource) != 2 || r.IntegritySLA.PerSource[1].Source != "partner-feed" ||
@@ -109,11 +113,37 @@ func TestGovernanceReport(t *testing.T) {
 	if resp, _ := e.getRaw(t, "/v1/report?since=tomorrow"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a bad since: %d, want 400", resp.StatusCode)
 	}
+	for _, tt := range []struct {
+		format      string
+		status      int
+		contentType string
+		want        string
+	}{
+		{"json", http.StatusOK, "application/json", `"asset_visibility": {`},
+		{"markdown", http.StatusOK, "text/markdown; charset=utf-8", "## Escape rate:"},
+		{"table", http.StatusOK, "text/plain; charset=utf-8", "INTEGRITY SLA:"},
+		{"pdf", http.StatusBadRequest, "application/problem+json", `format \"pdf\" is not a report format: use one of table, json, markdown`},
+	} {
+		resp, body := e.getRaw(t, "/v1/report?since="+today+"&format="+tt.format)
+		if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != tt.contentType || !bytes.Contains(body, []byte(tt.want)) {
+			t.Errorf("format=%s: %d %s\n%s\nwant %d %s with %q", tt.format, resp.StatusCode, resp.Header.Get("Content-Type"), body, tt.status, tt.contentType, tt.want)
+		}
+	}
 
+	// The gauges were computed at start; compute them again on this data.
+	e.stack.Handler.UpdateGauges(context.Background())
 	resp, metrics := e.getRaw(t, "/metrics")
-	for _, name := range []string{"aisoar_asset_visibility_ratio", "aisoar_coverage_ratio", `aisoar_integrity_sla_ratio{scope="overall"}`, "aisoar_escape_rate_ratio", `aisoar_ledger_writes_total{outcome="written"} 1`} {
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(metrics, []byte(name)) {
-			t.Errorf("/metrics lacks %s", name)
+	for _, want := range []string{
+		"aisoar_asset_visibility_ratio 0",                 // fraud-scorer has no artifact: provenance missing
+		"aisoar_coverage_ratio 1",                         // mapped, in the playbook's atlas, with an alert and a heartbeat
+		"aisoar_escape_rate_ratio 0",                      // the one incident came from detection
+		`aisoar_integrity_sla_ratio{scope="overall"} NaN`, // the ledger began today: no whole day yet
+		`aisoar_integrity_sla_ratio{scope="models"} NaN`,
+		`aisoar_integrity_sla_ratio{scope="data_sources"} NaN`,
+		`aisoar_ledger_writes_total{outcome="written"} 1`,
+	} {
+		if resp.StatusCode != http.StatusOK || !bytes.Contains(metrics, []byte(want+"\n")) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 }

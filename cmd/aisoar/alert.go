@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,7 +100,7 @@ inventory knows of it and the playbooks that would run, and starts nothing.`,
 	f.StringVar(&example, "example", "", "send a built-in example alert: "+strings.Join(exampleNames(), ", "))
 	f.StringVar(&example, "format", "", "send the built-in example of a SIEM's payload format (same as --example)")
 	f.StringVar(&file, "file", "", "send this file as the body")
-	f.StringVar(&source, "source", "", "alert source name (default: the aisoar dev source)")
+	f.StringVar(&source, "source", "", "alert source name (default: the aisoar dev source, or the --config file's only source)")
 	f.StringVar(&configFile, "config", "", "config file that defines the source's verification and secret")
 	f.StringVar(&secretArg, "secret", "", "a Standard Webhooks secret, whsec_..., when not using --config or aisoar dev")
 	f.BoolVar(&dryRun, "dry-run", false, "open dry-run incidents: actions record their requests instead of acting")
@@ -119,10 +121,10 @@ func requestSigner(dataDir, configFile, source, secret string) (signer, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		src, ok := cfg.Sources[source]
-		if !ok {
-			return nil, "", fmt.Errorf("%s has no source %q", configFile, source)
+		if source, err = configSource(configFile, cfg, source); err != nil {
+			return nil, "", err
 		}
+		src := cfg.Sources[source]
 		if src.Verify.Type == config.VerifyJWT {
 			return nil, "", fmt.Errorf("source %q takes JWTs from its identity provider; aisoar cannot mint one", source)
 		}
@@ -146,10 +148,32 @@ func requestSigner(dataDir, configFile, source, secret string) (signer, string, 
 		}
 	}
 	if source == "" || secret == "" {
+		if state.Config != "" {
+			return nil, "", fmt.Errorf("aisoar dev runs with --config %s: pass it here too, with --config %[1]s --source NAME", state.Config)
+		}
 		return nil, "", fmt.Errorf("need --config and --source, or --source and --secret, when not sending to aisoar dev")
 	}
 	sign, err := configSigner(config.Verify{Type: config.VerifyStandardWebhooks}, secret)
 	return sign, source, err
+}
+
+// configSource returns the source named, or the config's one source when
+// none is named.
+func configSource(configFile string, cfg *config.Config, source string) (string, error) {
+	names := slices.Sorted(maps.Keys(cfg.Sources))
+	defines := "defines no alert sources"
+	if len(names) > 0 {
+		defines = "defines: " + strings.Join(names, ", ")
+	}
+	switch {
+	case source == "" && len(names) == 1:
+		return names[0], nil
+	case source == "":
+		return "", fmt.Errorf("name the source with --source (%s %s)", configFile, defines)
+	case !slices.Contains(names, source):
+		return "", fmt.Errorf("%s has no source %q (it %s)", configFile, source, defines)
+	}
+	return source, nil
 }
 
 // configSigner signs as a verifier of the given settings expects, with the

@@ -5,12 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,10 +49,15 @@ Temporal server on a SQLite file (or in memory with --ephemeral), its Web UI,
 the worker and the HTTP API. It configures an alert source "dev" verified by a
 Standard Webhooks secret, and an API token for the user "analyst", who is in
 every approver role. Both secrets are kept in the data directory, so
-"aisoar alert send" and "aisoar approve" work from another terminal without flags.`,
+"aisoar alert send" and "aisoar approve" work from another terminal without flags.
+
+With --config, the file's own sources, api_tokens and roles are used and
+nothing of the dev defaults; its temporal section is ignored. A flag given
+on the command line (or in its environment variable), such as --listen,
+overrides the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd.Context(), devOptions{dataDir, ephemeral, listen, port, ui, configFile})
+			return runDev(cmd.Context(), devOptions{dataDir, ephemeral, listen, port, ui, configFile, cmd.Flags().Changed("listen")})
 		},
 	}
 	f := cmd.Flags()
@@ -67,12 +76,20 @@ type devOptions struct {
 	listen     string
 	port, ui   int
 	configFile string
+	// listenSet says --listen was given, so it overrides the config file.
+	listenSet bool
 }
 
 func runDev(ctx context.Context, o devOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Absolute, so that the paths the banner prints work from any directory.
+	dataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	o.dataDir = dataDir
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -115,19 +132,38 @@ func runDev(ctx context.Context, o devOptions) error {
 		url = "https://" + ln.Addr().String()
 	}
 	state := devState{URL: url, Source: devSource, SecretFile: secretFile, TokenFile: tokenFile, UI: temporal.UIAddress()}
+	if o.configFile != "" {
+		state.Source = ""
+		if state.Config, err = filepath.Abs(o.configFile); err != nil {
+			return err
+		}
+	}
 	if err := writeDevState(o.dataDir, state); err != nil {
 		return err
 	}
-	printBanner(state, temporal.FrontendAddress(), len(s.Library.Playbooks()))
+	b := banner{state: state, temporal: temporal.FrontendAddress(), playbooks: len(s.Library.Playbooks())}
+	if o.configFile != "" {
+		b.cfg = cfg
+	}
+	if filepath.Clean(defaultDataDir()) != o.dataDir {
+		b.dataDir = o.dataDir
+	}
+	b.write(os.Stderr)
 	return runServer(ctx, s, cfg, ln, tlsConfig, logger)
 }
 
 // devConfig is the config `aisoar dev` runs with: the user's file, or
 // defaults with a dev source and token whose secrets live in the data dir.
+// Flags given explicitly override the file.
 func devConfig(o devOptions) (cfg *config.Config, secretFile, tokenFile string, err error) {
 	if o.configFile != "" {
-		cfg, err = config.Load(o.configFile)
-		return cfg, "", "", err
+		if cfg, err = config.Load(o.configFile); err != nil {
+			return nil, "", "", err
+		}
+		if o.listenSet {
+			cfg.Listen = o.listen
+		}
+		return cfg, "", "", cfg.Validate()
 	}
 	secretFile, err = ensureSecretFile(o.dataDir, "dev-source.secret", webhooks.NewSecret)
 	if err != nil {
@@ -170,12 +206,30 @@ func devSources(secretFile string) map[string]config.Source {
 	return sources
 }
 
-func printBanner(s devState, temporalAddr string, playbooks int) {
+// banner is what `aisoar dev` prints once it runs: where everything is,
+// and commands to try that work as printed.
+type banner struct {
+	state     devState
+	temporal  string
+	playbooks int
+	// cfg is the user's config (--config); nil with the dev defaults.
+	cfg *config.Config
+	// dataDir is the data directory when it is not the default one, so
+	// the commands printed must be told.
+	dataDir string
+}
+
+func (b banner) write(w io.Writer) {
+	s := b.state
 	ui := s.UI
 	if ui == "" {
 		ui = "(disabled)"
 	}
-	fmt.Fprintf(os.Stderr, `
+	if b.cfg != nil {
+		b.writeConfig(w, ui)
+		return
+	}
+	fmt.Fprintf(w, `
 aisoar dev is running. Stop it with Ctrl-C.
 
   HTTP API:          %[1]s
@@ -188,7 +242,7 @@ aisoar dev is running. Stop it with Ctrl-C.
 
 Try it, in another terminal:
 
-  go run ./cmd/aisoar alert send --example model-extraction
+%[9]s  go run ./cmd/aisoar alert send --example model-extraction
   go run ./cmd/aisoar alert send --format grafana --preview
   go run ./cmd/aisoar alert send --example model-extraction --dry-run
   go run ./cmd/aisoar incidents list
@@ -200,7 +254,73 @@ or with curl:
 
   curl -H "Authorization: Bearer $(cat %[4]s)" %[1]s/v1/incidents
 
-`, s.URL, s.Source, s.SecretFile, s.TokenFile, devUser, temporalAddr, ui, playbooks)
+`, s.URL, s.Source, s.SecretFile, s.TokenFile, devUser, b.temporal, ui, b.playbooks, b.exports(""))
+}
+
+// writeConfig is the banner of `aisoar dev --config`: the file's own
+// sources and tokens, nothing of the dev defaults.
+func (b banner) writeConfig(w io.Writer, ui string) {
+	s, cfg := b.state, b.cfg
+	fmt.Fprintf(w, "\naisoar dev is running with the config %s. Stop it with Ctrl-C.\n\n", s.Config)
+	fmt.Fprintf(w, "  HTTP API:          %s\n", s.URL)
+	names := slices.Sorted(maps.Keys(cfg.Sources))
+	if len(names) == 0 {
+		fmt.Fprintf(w, "  Alert webhooks:    none: the config defines no sources\n")
+	}
+	send := "" // a source alert send can sign for, and its example
+	for i, name := range names {
+		src := cfg.Sources[name]
+		label := "  Alert webhooks:    "
+		if i > 0 {
+			label = "                     "
+		}
+		fmt.Fprintf(w, "%s%s/v1/alerts/%s   (verify %s, decoder %s)\n", label, s.URL, name, src.Verify.Type, src.Decoder.Type)
+		if send == "" && src.Verify.Type != config.VerifyJWT {
+			example := "--example " + genericExample
+			if src.Decoder.Type != config.DecoderGeneric && slices.Contains(exampleNames(), src.Decoder.Type) {
+				example = "--format " + src.Decoder.Type
+			}
+			send = fmt.Sprintf("--config %s --source %s %s", s.Config, name, example)
+		}
+	}
+	users := make([]string, 0, len(cfg.APITokens))
+	for _, t := range cfg.APITokens {
+		users = append(users, t.User)
+	}
+	if len(users) == 0 {
+		fmt.Fprintf(w, "  API tokens:        none: the config has no api_tokens, so the incidents API takes no calls\n")
+	} else {
+		fmt.Fprintf(w, "  API tokens:        the config's api_tokens (users: %s); aisoar dev makes none\n", strings.Join(users, ", "))
+	}
+	fmt.Fprintf(w, "  Temporal:          %s\n  Temporal Web UI:   %s\n  Playbooks loaded:  %d\n\n", b.temporal, ui, b.playbooks)
+	fmt.Fprintf(w, "Try it, in another terminal, with a token of the config's api_tokens:\n\n%s", b.exports("<token>"))
+	if send != "" {
+		fmt.Fprintf(w, "  go run ./cmd/aisoar alert send %s\n", send)
+	}
+	fmt.Fprintf(w, `  go run ./cmd/aisoar incidents list
+  go run ./cmd/aisoar incidents show <incident>
+  go run ./cmd/aisoar approve <incident> <step>
+  go run ./cmd/aisoar resolve <incident>
+
+or with curl:
+
+  curl -H "Authorization: Bearer $AISOAR_TOKEN" %s/v1/incidents
+
+`, s.URL)
+}
+
+// exports are the environment variables the printed commands need: the
+// data directory when it is not the default, and the API token when it is
+// not aisoar dev's own.
+func (b banner) exports(token string) string {
+	var lines strings.Builder
+	if b.dataDir != "" {
+		fmt.Fprintf(&lines, "  export %s=%s\n", envName("data-dir"), b.dataDir)
+	}
+	if token != "" {
+		fmt.Fprintf(&lines, "  export %s=%s\n", envName("token"), token)
+	}
+	return lines.String()
 }
 
 // runServer serves the HTTP API, and Slack over Socket Mode when the config

@@ -20,6 +20,9 @@ type devState struct {
 	SecretFile string `json:"secret_file"`
 	TokenFile  string `json:"token_file"`
 	UI         string `json:"ui,omitempty"`
+	// Config is the config file aisoar dev runs with, when --config was
+	// given: its sources and tokens replace the dev ones.
+	Config string `json:"config,omitempty"`
 }
 
 const devStateFile = "dev.json"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aisoar/aisoar/alerts"
+	"github.com/aisoar/aisoar/workflows"
 )
 
 // apiStub answers the incident API calls the CLI makes and records their
@@ -92,5 +97,64 @@ func TestIncidentCommands(t *testing.T) {
 	}
 	if md, err := os.ReadFile(filepath.Join(outDir, "pb_abc_20250601T100000.000Z.md")); err != nil || string(md) != "# Review" {
 		t.Errorf("review --output wrote %q, %v", md, err)
+	}
+}
+
+// TestPrintStatus: the text view of an incident says what a reader needs
+// without --json: a dry run, the origin, the decisions and the requests a
+// dry run planned.
+func TestPrintStatus(t *testing.T) {
+	at := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+	local := at.Local().Format(time.DateTime)
+	longBody := map[string]any{"key": "key-7f3a", "note": strings.Repeat("x", 200)}
+	tests := []struct {
+		name          string
+		st            workflows.Status
+		want, notWant []string
+	}{
+		{name: "dry run with planned requests",
+			st: workflows.Status{ID: "pb/abc", DryRun: true, Alert: alerts.Alert{Title: "Extraction", Severity: 2, Source: "manual"},
+				Steps: []*workflows.StepStatus{{ID: "block", Action: "http", State: workflows.StepDone, Output: map[string]any{
+					"dry_run": true, "planned": []any{
+						map[string]any{"method": "POST", "url": "http://gw/key/block", "body": map[string]any{"key": "key-7f3a"}},
+						map[string]any{"method": "PUT", "url": "http://s3/b/o", "body": longBody},
+						map[string]any{"method": "GET", "url": "http://gw/health"},
+					}}}}},
+			want: []string{"pb/abc   DRY RUN", "(severity 2, manual)\n", `  planned POST http://gw/key/block {"key":"key-7f3a"}` + "\n",
+				`  planned PUT http://s3/b/o {"key":"key-7f3a","note":"xxx`, "xxx…\n", "  planned GET http://gw/health\n"},
+			notWant: []string{"manual, )"}},
+		{name: "decisions, resolution and origin",
+			st: workflows.Status{ID: "pb/def", State: workflows.StateResolved,
+				Origin:         workflows.Origin{Class: "ai_incident", DiscoveredBy: "business", OpenedBy: "carol", ReclassifiedFrom: "perf/abc"},
+				ReclassifiedTo: "other/def",
+				Alert:          alerts.Alert{Title: "Poisoning", Severity: 4, Source: "siem", Techniques: []string{"AML.T0020"}},
+				Resolution:     &workflows.Resolution{By: "alice", Reason: "retrained", At: at},
+				Steps: []*workflows.StepStatus{{ID: "rollback", Action: "rollback_model", State: workflows.StepRejected,
+					Approval: &workflows.ApprovalStatus{Role: "mlops", Outcome: workflows.OutcomeRejected, Decisions: []workflows.Decision{
+						{Approver: "bob", Approve: true, At: at, Via: "slack"},
+						{Approver: "erin", Approve: false, Reason: "the model is fine", At: at, Via: "cli"},
+					}}}}},
+			want: []string{"Origin:    class ai_incident, discovered by business, opened by carol, reclassified from perf/abc, reclassified to other/def\n",
+				"(severity 4, siem, AML.T0020)", "Resolved:  by alice at " + local + " (retrained)\n",
+				"  approved by bob at " + local + " via slack\n", "  rejected by erin at " + local + " via cli: the model is fine\n"},
+			notWant: []string{"DRY RUN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := printStatus(&out, &tt.st); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output holds %q:\n%s", w, out.String())
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -83,17 +84,37 @@ func newIncidentsCommand() *cobra.Command {
 // printStatus renders an incident for a terminal.
 func printStatus(out io.Writer, st *workflows.Status) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "Incident:\t%s\n", st.ID)
+	id := st.ID
+	if st.DryRun {
+		id += "   DRY RUN: its actions recorded the requests they would make, and made none"
+	}
+	fmt.Fprintf(w, "Incident:\t%s\n", id)
 	fmt.Fprintf(w, "Playbook:\t%s v%d (sha256 %.12s)\n", st.Playbook, st.Version, st.PlaybookHash)
 	fmt.Fprintf(w, "State:\t%s\n", st.State)
-	fmt.Fprintf(w, "Alert:\t%s (severity %d, %s, %s)\n", st.Alert.Title, st.Alert.Severity, st.Alert.Source, strings.Join(st.Alert.Techniques, " "))
+	if origin := originText(st); origin != "" {
+		fmt.Fprintf(w, "Origin:\t%s\n", origin)
+	}
+	about := []string{fmt.Sprintf("severity %d", st.Alert.Severity)}
+	for _, part := range []string{st.Alert.Source, strings.Join(st.Alert.Techniques, " ")} {
+		if part != "" {
+			about = append(about, part)
+		}
+	}
+	fmt.Fprintf(w, "Alert:\t%s (%s)\n", st.Alert.Title, strings.Join(about, ", "))
 	fmt.Fprintf(w, "Alerts:\t%d (%d redelivered), first %s, last %s\n", st.AlertCount, st.Redeliveries,
 		st.FirstSeen.Local().Format(time.DateTime), st.LastSeen.Local().Format(time.DateTime))
 	if st.Failure != nil {
 		fmt.Fprintf(w, "Failed at:\t%s: %s\n", st.Failure.Step, st.Failure.Error)
 	}
-	if st.Resolution != nil {
-		fmt.Fprintf(w, "Resolved:\tby %s %s\n", st.Resolution.By, st.Resolution.Reason)
+	if r := st.Resolution; r != nil {
+		resolved := "by " + r.By
+		if !r.At.IsZero() {
+			resolved += " at " + r.At.Local().Format(time.DateTime)
+		}
+		if r.Reason != "" {
+			resolved += " (" + r.Reason + ")"
+		}
+		fmt.Fprintf(w, "Resolved:\t%s\n", resolved)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "STEP\tACTION\tSTATE\tDETAIL")
@@ -104,6 +125,10 @@ func printStatus(out io.Writer, st *workflows.Status) error {
 				id = "  " + id
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", id, s.Action, s.State, stepDetail(s))
+			// Under the DETAIL column, so the table's columns stay aligned.
+			for _, line := range stepLines(s) {
+				fmt.Fprintf(w, "\t\t\t  %s\n", line)
+			}
 		}
 	}
 	return w.Flush()
@@ -122,6 +147,80 @@ func stepDetail(s *workflows.StepStatus) string {
 		return s.Reason
 	}
 	return ""
+}
+
+// originText says how an incident came to be: its triage class, who
+// discovered and opened it, and the incidents it replaces or was replaced by.
+func originText(st *workflows.Status) string {
+	o := st.Origin
+	var parts []string
+	add := func(format, value string) {
+		if value != "" {
+			parts = append(parts, fmt.Sprintf(format, value))
+		}
+	}
+	add("class %s", o.Class)
+	add("discovered by %s", o.DiscoveredBy)
+	add("opened by %s", o.OpenedBy)
+	add("reclassified from %s", o.ReclassifiedFrom)
+	add("reclassified to %s", st.ReclassifiedTo)
+	return strings.Join(parts, ", ")
+}
+
+// stepLines are the lines shown under a step: each approval decision
+// (who, when, through what, why) and, in a dry run, each request the
+// action recorded instead of making it.
+func stepLines(s *workflows.StepStatus) []string {
+	var lines []string
+	if s.Approval != nil {
+		for _, d := range s.Approval.Decisions {
+			verb := "rejected"
+			if d.Approve {
+				verb = "approved"
+			}
+			line := verb + " by " + d.Approver
+			if !d.At.IsZero() {
+				line += " at " + d.At.Local().Format(time.DateTime)
+			}
+			if d.Via != "" {
+				line += " via " + d.Via
+			}
+			if d.Reason != "" {
+				line += ": " + d.Reason
+			}
+			lines = append(lines, line)
+		}
+	}
+	planned, _ := s.Output["planned"].([]any)
+	for _, p := range planned {
+		req, _ := p.(map[string]any)
+		line := fmt.Sprintf("planned %v %v", req["method"], req["url"])
+		if body, ok := req["body"]; ok && body != nil {
+			line += " " + compactBody(body, maxPlannedBody)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// maxPlannedBody bounds the body of a planned request shown under its step.
+const maxPlannedBody = 100
+
+// compactBody is a planned request's body on one line, cut to max runes.
+func compactBody(body any, max int) string {
+	text, ok := body.(string)
+	if !ok {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Sprint(body)
+		}
+		text = string(data)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if r := []rune(text); len(r) > max {
+		text = string(r[:max-1]) + "…"
+	}
+	return text
 }
 
 // newDecisionCommand builds `aisoar approve` or `aisoar reject`.

@@ -163,6 +163,8 @@ func TestPlaybookTest(t *testing.T) {
 				`unknown key "alrt" in scenarios[0] (did you mean "alert"?)`,
 				"0 passed, 5 failed, 1 scenario file(s) do not load\n",
 			}},
+		{"testdata beside playbooks is skipped", []string{"playbook", "test", "--run", "model-extraction-containment/main", "../../playbooks/"}, "",
+			[]string{"PASS  model-extraction-containment / main path", "1 passed, 0 failed\n"}},
 		{"built-in library by default", []string{"playbook", "test", "--run", "model-extraction-containment/main"}, "",
 			[]string{"PASS  model-extraction-containment / main path", "1 passed, 0 failed\n"}},
 	}
@@ -178,5 +180,155 @@ func TestPlaybookTest(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// devTestConfig is a config of two sources and one API token, for the
+// tests of `aisoar dev --config` and of sending to its sources.
+const devTestConfig = `listen: 127.0.0.1:9999
+api_tokens:
+  - {user: alice, token: {env: ALICE_TOKEN}}
+sources:
+  grafana:
+    verify: {type: bearer, secret: {env: GRAFANA_TOKEN}}
+    decoder: {type: grafana}
+  siem:
+    verify: {type: standard-webhooks, secret: {env: SIEM_SECRET}}
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDevConfigFlagsOverrideTheFile: a flag given explicitly wins over the
+// config file; one left at its default does not.
+func TestDevConfigFlagsOverrideTheFile(t *testing.T) {
+	file := writeFile(t, "aisoar.yaml", devTestConfig)
+	tests := []struct {
+		name string
+		o    devOptions
+		want string
+	}{
+		{"the file's listen", devOptions{configFile: file, listen: "127.0.0.1:8080"}, "127.0.0.1:9999"},
+		{"--listen given", devOptions{configFile: file, listen: "127.0.0.1:18080", listenSet: true}, "127.0.0.1:18080"},
+		{"dev defaults", devOptions{dataDir: t.TempDir(), listen: "127.0.0.1:18081"}, "127.0.0.1:18081"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, _, err := devConfig(tt.o)
+			if err != nil || cfg.Listen != tt.want {
+				t.Fatalf("listen %v, %v; want %s", cfg, err, tt.want)
+			}
+		})
+	}
+	if _, _, _, err := devConfig(devOptions{configFile: file, listen: "18080", listenSet: true}); err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Errorf("a bad --listen: %v", err)
+	}
+}
+
+// TestDevBanner: the banner names what this aisoar dev runs with, and its
+// commands work as printed.
+func TestDevBanner(t *testing.T) {
+	file := writeFile(t, "aisoar.yaml", devTestConfig)
+	cfg, _, _, err := devConfig(devOptions{configFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := devState{URL: "http://127.0.0.1:8080", Source: devSource, SecretFile: "/d/dev-source.secret", TokenFile: "/d/dev-token.secret"}
+	withConfig := devState{URL: "http://127.0.0.1:9999", Config: file}
+	tests := []struct {
+		name          string
+		b             banner
+		want, notWant []string
+	}{
+		{"dev defaults", banner{state: dev},
+			[]string{"/v1/alerts/dev   (Standard Webhooks secret in /d/dev-source.secret)", `Bearer $(cat /d/dev-token.secret)`, "\n  go run ./cmd/aisoar alert send --example model-extraction\n"},
+			[]string{"export"}},
+		{"another data dir", banner{state: dev, dataDir: "/tmp/x"},
+			[]string{"  export AISOAR_DATA_DIR=/tmp/x\n  go run ./cmd/aisoar alert send"}, nil},
+		{"--config", banner{state: withConfig, cfg: cfg, dataDir: "/tmp/x"},
+			[]string{
+				"with the config " + file,
+				"http://127.0.0.1:9999/v1/alerts/grafana   (verify bearer, decoder grafana)",
+				"http://127.0.0.1:9999/v1/alerts/siem   (verify standard-webhooks, decoder generic)",
+				"the config's api_tokens (users: alice)",
+				"  export AISOAR_DATA_DIR=/tmp/x\n  export AISOAR_TOKEN=<token>\n",
+				"alert send --config " + file + " --source grafana --format grafana\n",
+				`Bearer $AISOAR_TOKEN`,
+			},
+			[]string{"/v1/alerts/dev", "dev-splunk", "$(cat )", "secret in )"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			tt.b.write(&out)
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("banner lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("banner holds %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// TestRequestSignerNamesTheSources: without --source, the config's one
+// source is used, or the sources it has are named.
+func TestRequestSignerNamesTheSources(t *testing.T) {
+	t.Setenv("GRAFANA_TOKEN", "g")
+	t.Setenv("SIEM_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	two := writeFile(t, "two.yaml", devTestConfig)
+	one := writeFile(t, "one.yaml", "sources:\n  siem:\n    verify: {type: standard-webhooks, secret: {env: SIEM_SECRET}}\n")
+	tests := []struct {
+		name, file, source string
+		want, wantErr      string
+	}{
+		{"named", two, "grafana", "grafana", ""},
+		{"the one source", one, "", "siem", ""},
+		{"several sources", two, "", "", "name the source with --source (" + two + " defines: grafana, siem)"},
+		{"unknown source", two, "nope", "", `has no source "nope" (it defines: grafana, siem)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got, err := requestSigner(t.TempDir(), tt.file, tt.source, "")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("source %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := run(t, "alert", "send", "--config", two, "--example", "model-extraction", "--addr", "http://127.0.0.1:1", "--data-dir", t.TempDir()); err == nil ||
+		!strings.Contains(err.Error(), "name the source with --source") {
+		t.Errorf("alert send without --source: %v", err)
+	}
+}
+
+// TestActionsListsEnumValues: the plain reference, like the Markdown one,
+// names the values a parameter takes.
+func TestActionsListsEnumValues(t *testing.T) {
+	for _, args := range [][]string{{"actions"}, {"actions", "--markdown"}} {
+		out, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"one of GET, POST, PUT, PATCH, DELETE", "one of canary, shadow", "one of kv_write, "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v lacks %q", args, want)
+			}
+		}
 	}
 }

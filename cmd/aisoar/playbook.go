@@ -95,7 +95,7 @@ func newActionsCommand() *cobra.Command {
 			for _, spec := range specs {
 				fmt.Fprintf(w, "%s\t%s\n", spec.Name, spec.Doc)
 				for _, p := range spec.Params {
-					fmt.Fprintf(w, "  %s\t%s%s: %s\n", p.Name, p.Type, required(p), p.Doc)
+					fmt.Fprintf(w, "  %s\t%s%s: %s\n", p.Name, p.Type, required(p), paramDoc(p))
 				}
 				fmt.Fprintln(w)
 			}
@@ -113,17 +113,22 @@ func required(p playbooks.ParamSpec) string {
 	return ""
 }
 
+// paramDoc is a parameter's doc line with the values it takes, if it
+// takes only some.
+func paramDoc(p playbooks.ParamSpec) string {
+	if len(p.Enum) > 0 {
+		return p.Doc + "; one of " + strings.Join(p.Enum, ", ")
+	}
+	return p.Doc
+}
+
 // actionsMarkdown is the action reference of the README.
 func actionsMarkdown(specs []playbooks.ActionSpec) string {
 	var b strings.Builder
 	for _, spec := range specs {
 		fmt.Fprintf(&b, "#### `%s`\n\n%s\n\n| parameter | type | |\n|---|---|---|\n", spec.Name, spec.Doc)
 		for _, p := range spec.Params {
-			doc := p.Doc
-			if len(p.Enum) > 0 {
-				doc += "; one of " + strings.Join(p.Enum, ", ")
-			}
-			fmt.Fprintf(&b, "| `%s` | %s%s | %s |\n", p.Name, p.Type, required(p), doc)
+			fmt.Fprintf(&b, "| `%s` | %s%s | %s |\n", p.Name, p.Type, required(p), paramDoc(p))
 		}
 		b.WriteString("\n")
 	}

@@ -23,7 +23,8 @@ func newReportCommand() *cobra.Command {
 the incidents in Temporal, the asset inventory, the playbooks' ATLAS coverage and
 the governance ledger (daily re-attestation verdicts, alerts and heartbeats per
 asset, data source deliveries). Each figure comes with its exact definition and
-what it counted; the same JSON is at GET /v1/report.
+what it counted; the same report is at GET /v1/report (&format=json, markdown
+or table; JSON by default).
 
 --since and --until take a number of days (30d: midnight UTC 30 days ago, so the
 last 30 whole days and today), a duration (12h), a date (2026-03-01) or an

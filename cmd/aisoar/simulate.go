@@ -181,7 +181,7 @@ one and name your own models, keys and pipelines to rehearse on your estate:
 	}
 	api.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&source, "source", "", "alert source name (default: the simulation's, else the aisoar dev source)")
+	f.StringVar(&source, "source", "", "alert source name (default: the simulation's, else the --config file's only source, else the aisoar dev source)")
 	f.StringVar(&configFile, "config", "", "config file that defines the source's verification and secret")
 	f.StringVar(&secretArg, "secret", "", "a Standard Webhooks secret, whsec_..., when not using --config or aisoar dev")
 	f.Float64Var(&opts.speed, "speed", 1, "divide the delays between alerts by this")
