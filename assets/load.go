@@ -81,13 +81,6 @@ func (s *shape) at(path, format string, args ...any) {
 	}
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 func (s *shape) check(n *yaml.Node, t reflect.Type, path string) {
 	s.nodes[path] = n
 	if n.Kind == yaml.AliasNode {
@@ -118,7 +111,7 @@ func (s *shape) check(n *yaml.Node, t reflect.Type, path string) {
 				s.errorf(key, "unknown key %q in %s%s", key.Value, orTop(path), diag.DidYouMean(key.Value, names))
 				continue
 			}
-			s.check(value, ft, join(path, key.Value))
+			s.check(value, ft, diag.Join(path, key.Value))
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
@@ -126,7 +119,7 @@ func (s *shape) check(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			s.check(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+			s.check(n.Content[i+1], t.Elem(), diag.Join(path, n.Content[i].Value))
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {

@@ -74,13 +74,6 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.diags = append(d.diags, Diagnostic{File: d.file, Line: n.Line, Col: n.Column, Message: fmt.Sprintf(format, args...)})
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 func describe(path string) string {
 	if path == "" {
 		return "the playbook"
@@ -114,7 +107,7 @@ func (d *decoder) mapping(path string, n *yaml.Node, fs fields, required ...stri
 			d.errorf(key, "unknown key %q in %s%s", key.Value, describe(path), diag.DidYouMean(key.Value, known))
 			continue
 		}
-		p := join(path, key.Value)
+		p := diag.Join(path, key.Value)
 		d.nodes[p+"#key"] = key
 		d.nodes[p] = val
 		decode(p, val)
@@ -334,7 +327,7 @@ func (d *decoder) value(path string, n *yaml.Node) any {
 			if _, dup := m[key.Value]; dup {
 				d.errorf(key, "duplicate key %q in %s", key.Value, path)
 			}
-			p := join(path, key.Value)
+			p := diag.Join(path, key.Value)
 			d.nodes[p+"#key"] = key
 			m[key.Value] = d.value(p, n.Content[i+1])
 		}

@@ -117,13 +117,6 @@ func (c *converter) at(where, format string, args ...any) {
 	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: line, Col: col, Message: where + ": " + fmt.Sprintf(format, args...)})
 }
 
-func join(where, key string) string {
-	if where == "" {
-		return key
-	}
-	return where + "." + key
-}
-
 func describe(where string) string {
 	if where == "" {
 		return "the scenario file"
@@ -196,11 +189,11 @@ func (c *converter) value(n *yaml.Node, t reflect.Type, where string) any {
 		m := map[string]any{}
 		for _, kv := range entries(n) {
 			key := kv[0].Value
-			c.pos[join(where, key)+"#key"] = kv[0]
+			c.pos[diag.Join(where, key)+"#key"] = kv[0]
 			if _, dup := m[key]; dup {
 				c.errorf(kv[0], "duplicate key %q in %s", key, describe(where))
 			}
-			m[key] = c.value(kv[1], t.Elem(), join(where, key))
+			m[key] = c.value(kv[1], t.Elem(), diag.Join(where, key))
 		}
 		return m
 	case reflect.Slice:
@@ -274,8 +267,8 @@ func (c *converter) object(n *yaml.Node, t reflect.Type, where string) any {
 			continue
 		}
 		seen[key.Value] = true
-		c.pos[join(where, key.Value)+"#key"] = key
-		if v := c.value(val, f.Type, join(where, key.Value)); v != nil {
+		c.pos[diag.Join(where, key.Value)+"#key"] = key
+		if v := c.value(val, f.Type, diag.Join(where, key.Value)); v != nil {
 			m[key.Value] = v
 		}
 	}
@@ -306,7 +299,7 @@ func (c *converter) generic(n *yaml.Node, where string) any {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		for _, kv := range entries(n) {
-			m[kv[0].Value] = c.generic(kv[1], join(where, kv[0].Value))
+			m[kv[0].Value] = c.generic(kv[1], diag.Join(where, kv[0].Value))
 		}
 		return m
 	case yaml.SequenceNode:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/aisoar/aisoar/assets"
+	"github.com/aisoar/aisoar/internal/diag"
 	"github.com/aisoar/aisoar/playbooks"
 )
 
@@ -56,7 +57,7 @@ type Scenario struct {
 // at returns "file:line:col" of a part of the scenario ("actions.rotate"),
 // at its key where it has one.
 func (sc *Scenario) at(part string) string {
-	where := join(sc.where, part)
+	where := diag.Join(sc.where, part)
 	line, col := sc.pos.at(where)
 	if n, ok := sc.pos[where+"#key"]; ok {
 		line, col = n.Line, n.Column

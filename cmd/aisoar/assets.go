@@ -62,10 +62,19 @@ func loadInventory(out io.Writer, configFile string, args []string) (*assets.Inv
 		return nil, errors.New("name the inventory file, or a config whose assets setting names it")
 	}
 	inv, err := assets.Load(file, opts)
-	var diags diag.Diagnostics
-	if errors.As(err, &diags) {
-		fmt.Fprintln(out, err)
-		return nil, fmt.Errorf("%d problem(s)", len(diags))
+	if err != nil {
+		return nil, listDiagnostics(out, err)
 	}
-	return inv, err
+	return inv, nil
+}
+
+// listDiagnostics prints the file:line:col problems err holds, one a line,
+// and returns an error that counts them; other errors pass through.
+func listDiagnostics(out io.Writer, err error) error {
+	var diags diag.Diagnostics
+	if !errors.As(err, &diags) {
+		return err
+	}
+	fmt.Fprintln(out, err)
+	return fmt.Errorf("%d problem(s)", len(diags))
 }

@@ -69,12 +69,7 @@ func loadPlaybooks(out io.Writer, configFile string, load playbooks.LoadOptions,
 	}
 	lib, err := compiler.LoadLibrary(load)
 	if err != nil {
-		var diags playbooks.Diagnostics
-		if errors.As(err, &diags) {
-			fmt.Fprintln(out, err)
-			return nil, fmt.Errorf("%d problem(s)", len(diags))
-		}
-		return nil, err
+		return nil, listDiagnostics(out, err)
 	}
 	return lib, nil
 }

@@ -55,3 +55,12 @@ func (ds Diagnostics) Err() error {
 	}
 	return ds
 }
+
+// Join appends key to a dotted path such as "steps[1].with": the form in
+// which diagnostics name a place in a file.
+func Join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
