@@ -10,8 +10,9 @@ import (
 )
 
 var quarantineSpec = playbooks.ActionSpec{
-	Name: "quarantine",
-	Doc:  "Freezes a data pipeline or a suspect source: pauses an Airflow DAG or a Kafka Connect connector, or blocks writes to an object-store prefix.",
+	Name:      "quarantine",
+	Heartbeat: playbooks.Duration(longActionHeartbeat),
+	Doc:       "Freezes a data pipeline or a suspect source: pauses an Airflow DAG or a Kafka Connect connector, or blocks writes to an object-store prefix.",
 	Params: []playbooks.ParamSpec{
 		{Name: "target", Type: playbooks.TypeString, Required: true, Doc: "name of an airflow, kafka_connect or s3 target in the config"},
 		{Name: "dag", Type: playbooks.TypeString, Doc: "DAG id to pause (airflow targets)"},

@@ -33,8 +33,9 @@ const (
 )
 
 var rotateSecretSpec = playbooks.ActionSpec{
-	Name: "rotate_secret",
-	Doc:  "Rotates credentials held in Vault: writes fresh random values to a KV v2 secret, revokes a token by accessor or leases by prefix, or replaces an AppRole secret-id or a LiteLLM key and stores the new one, never leaving the service without a valid credential.",
+	Name:      "rotate_secret",
+	Heartbeat: playbooks.Duration(longActionHeartbeat),
+	Doc:       "Rotates credentials held in Vault: writes fresh random values to a KV v2 secret, revokes a token by accessor or leases by prefix, or replaces an AppRole secret-id or a LiteLLM key and stores the new one, never leaving the service without a valid credential.",
 	Params: []playbooks.ParamSpec{
 		{Name: "target", Type: playbooks.TypeString, Required: true, Doc: "a vault target in the config's targets"},
 		{Name: "operation", Type: playbooks.TypeString, Required: true, Doc: "what to rotate or revoke; rotations write a new KV version with check-and-set and have no undo (vault kv rollback to the result's previous_version puts the old value back, if it is still valid)",

@@ -14,8 +14,9 @@ import (
 )
 
 var snapshotEvidenceSpec = playbooks.ActionSpec{
-	Name: "snapshot_evidence",
-	Doc:  "Copies evidence (URLs, target answers, log queries, S3 objects, MLflow runs and artifacts, the alert) into the write-once evidence store and signs a manifest of it.",
+	Name:      "snapshot_evidence",
+	Heartbeat: playbooks.Duration(longActionHeartbeat),
+	Doc:       "Copies evidence (URLs, target answers, log queries, S3 objects, MLflow runs and artifacts, the alert) into the write-once evidence store and signs a manifest of it.",
 	Params: []playbooks.ParamSpec{
 		{Name: "items", Type: playbooks.TypeList, Required: true, Doc: "what to keep, each one of: {url} (host in actions.http.allow_hosts); " +
 			"{target, path} (GET with the target's credentials); {log_query: <http target>, path, body} (POST, the answer is kept); " +
@@ -110,7 +111,7 @@ func (a *snapshotEvidenceAction) Run(ctx context.Context, p SnapshotEvidencePara
 				return badParams(action, "items[%d]: another item is also named %q; give one a distinct name", i, c.name)
 			}
 			names[c.name] = true
-			blob, err := a.store.Put(ctx, c.body)
+			blob, err := a.store.Put(ctx, heartbeating(ctx, c.body))
 			if errors.Is(err, evidence.ErrTooLarge) {
 				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: item %q: %v", action, c.name, err), "TooLarge", err)
 			}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aisoar/aisoar/attest"
@@ -27,8 +26,9 @@ const (
 )
 
 var verifyArtifactSpec = playbooks.ActionSpec{
-	Name: "verify_artifact",
-	Doc:  "Checks a model artifact against its expected digest and a DSSE/in-toto signature (OpenSSF model signing); output verdict is verified, mismatch or unsigned.",
+	Name:      "verify_artifact",
+	Heartbeat: playbooks.Duration(longActionHeartbeat),
+	Doc:       "Checks a model artifact against its expected digest and a DSSE/in-toto signature (OpenSSF model signing); output verdict is verified, mismatch or unsigned.",
 	Params: []playbooks.ParamSpec{
 		{Name: "artifact", Type: playbooks.TypeMap, Required: true, Doc: "where the artifact is: {url} (host in actions.http.allow_hosts), {target, path} or {s3: <target>, key}"},
 		{Name: "digest", Type: playbooks.TypeString, Doc: "expected digest, sha256:<hex>"},
@@ -180,20 +180,11 @@ func (a *verifyArtifactAction) key(action, name string) (attest.Verifier, error)
 // hashStream returns the SHA-256 of r as sha256:<hex>, heartbeating as
 // it reads, since a model can take a while.
 func hashStream(ctx context.Context, r io.Reader) (string, error) {
-	const chunk = 32 << 20
 	h := sha256.New()
-	var total int64
-	for {
-		n, err := io.CopyN(h, r, chunk)
-		total += n
-		activity.RecordHeartbeat(ctx, total)
-		if errors.Is(err, io.EOF) {
-			return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("reading the artifact after %d bytes: %w", total, err)
-		}
+	if n, err := io.Copy(h, heartbeating(ctx, r)); err != nil {
+		return "", fmt.Errorf("reading the artifact after %d bytes: %w", n, err)
 	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // keyError classifies a failure to check a signature: Vault refusing the

@@ -44,6 +44,10 @@ type ActionSpec struct {
 	Name   string      `json:"name"`
 	Doc    string      `json:"doc"`
 	Params []ParamSpec `json:"params"`
+	// Heartbeat, when set, is the action's heartbeat timeout: it
+	// heartbeats more often than this, so a worker that dies mid-step is
+	// noticed then rather than at the step's timeout.
+	Heartbeat Duration `json:"heartbeat,omitempty"`
 }
 
 // Param returns the parameter with the given name, or nil.

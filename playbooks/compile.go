@@ -45,6 +45,14 @@ type Compiled struct {
 	trigger  *Expr
 	// exprs holds every expression of the playbook by its source text.
 	exprs map[string]*Expr
+	// catalog is the actions it was checked against.
+	catalog Catalog
+}
+
+// Action returns the spec of an action the playbook may use.
+func (c *Compiled) Action(name string) (ActionSpec, bool) {
+	spec, ok := c.catalog[name]
+	return spec, ok
 }
 
 // Load parses and compiles one playbook file.
@@ -71,7 +79,7 @@ func (c *Compiler) Compile(pb *Playbook) (*Compiled, Diagnostics) {
 	if len(l.diags) > 0 {
 		return nil, l.diags
 	}
-	return &Compiled{Playbook: pb, trigger: l.exprs[pb.Trigger.When], exprs: l.exprs}, nil
+	return &Compiled{Playbook: pb, trigger: l.exprs[pb.Trigger.When], exprs: l.exprs, catalog: c.opts.Catalog}, nil
 }
 
 // Matches reports whether the playbook's trigger selects the alert; vars

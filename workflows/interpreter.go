@@ -379,7 +379,7 @@ func (inc *incident) runAction(ctx workflow.Context, s *playbooks.Step) (map[str
 		params[activities.DryRunParam] = true
 	}
 	var output map[string]any
-	err = workflow.ExecuteActivity(activityContext(ctx, s, s.ID), s.Action, params).Get(ctx, &output)
+	err = workflow.ExecuteActivity(inc.activityContext(ctx, s), s.Action, params).Get(ctx, &output)
 	return output, err
 }
 
@@ -488,10 +488,16 @@ func (inc *incident) fail(ctx workflow.Context, f *stepFailure) {
 }
 
 // activityContext applies a step's timeout and retry policy.
-func activityContext(ctx workflow.Context, s *playbooks.Step, activityID string) workflow.Context {
+func (inc *incident) activityContext(ctx workflow.Context, s *playbooks.Step) workflow.Context {
 	timeout := s.Timeout.Std()
 	if timeout == 0 {
 		timeout = DefaultStepTimeout
+	}
+	// An action that heartbeats is given up on when its heartbeats stop, so
+	// a lost worker is noticed long before a long step's timeout.
+	var heartbeat time.Duration
+	if spec, ok := inc.compiled.Action(s.Action); ok && spec.Heartbeat.Std() < timeout {
+		heartbeat = spec.Heartbeat.Std()
 	}
 	policy := &temporal.RetryPolicy{MaximumAttempts: DefaultMaxAttempts, InitialInterval: time.Second}
 	if r := s.Retry; r != nil {
@@ -505,8 +511,9 @@ func activityContext(ctx workflow.Context, s *playbooks.Step, activityID string)
 		policy.BackoffCoefficient = r.BackoffCoefficient
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		ActivityID:          activityID,
+		ActivityID:          s.ID,
 		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    heartbeat,
 		RetryPolicy:         policy,
 	})
 }

@@ -492,3 +492,47 @@ func TestDryRunTellsEveryAction(t *testing.T) {
 		t.Errorf("http calls %v with dry-run flags %v, want throttle and its undo, both dry", h.http.urls, h.http.dryRuns)
 	}
 }
+
+// TestLongActionsHeartbeat checks that an action that declares a heartbeat
+// is scheduled with it as its heartbeat timeout, unless the step's own
+// timeout is shorter, and that other actions get none.
+func TestLongActionsHeartbeat(t *testing.T) {
+	evidence := map[string]any{"items": []any{map[string]any{"name": "alert", "value": "x"}}}
+	tests := []struct {
+		action, timeout string
+		with            map[string]any
+		want            time.Duration
+	}{
+		{"snapshot_evidence", "30m", evidence, 2 * time.Minute},
+		{"snapshot_evidence", "1m", evidence, 0},
+		{"notify", "30m", map[string]any{"text": "x"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action+" "+tt.timeout, func(t *testing.T) {
+			pb := loadPlaybook(t, "testdata/containment.yaml")
+			pb.Steps = []playbooks.Step{{ID: "long", Action: tt.action, Timeout: mustDuration(t, tt.timeout), With: tt.with}}
+			pb.Hash = "heartbeat-" + tt.action + tt.timeout
+			h := newHarness(t, pb, extractionAlert(3))
+			h.env.RegisterActivityWithOptions(func(context.Context, map[string]any) (map[string]any, error) { return nil, nil },
+				activity.RegisterOptions{Name: tt.action})
+			var got time.Duration
+			h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+				got = info.HeartbeatTimeout
+			})
+			h.at(time.Minute, func() { h.resolve(t, "alice") })
+			h.run(t)
+			if got != tt.want {
+				t.Errorf("heartbeat timeout %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func mustDuration(t *testing.T, s string) playbooks.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return playbooks.Duration(d)
+}
