@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -24,7 +25,7 @@ var snapshotEvidenceSpec = playbooks.ActionSpec{
 			"with artifact_path, each file at or under it, \".\" for all, as mlflow/<run_id>/artifacts/<path>, at most 1000, downloaded through " +
 			"the server's artifacts proxy, mlflow server --serve-artifacts); {name, value} (inline JSON, e.g. value: ${{ alert }}). " +
 			"Each may set name (for an s3 prefix and mlflow, the start of the items' names); there is no undo: evidence is never deleted"},
-		{Name: "playbook", Type: playbooks.TypeMap, Doc: "the running playbook, recorded and signed in the manifest: ${{ playbook }}"},
+		{Name: "playbook", Type: playbooks.TypeMap, Doc: "the running playbook: ${{ playbook }}; its id, version and hash go in the signed manifest and its text is kept as the item playbook.yaml, whose SHA-256 is the hash"},
 	},
 }
 
@@ -41,6 +42,9 @@ type EvidencePlaybook struct {
 	Version int    `json:"version"`
 	Title   string `json:"title"`
 	Hash    string `json:"hash"`
+	// Source is the playbook's text, kept as the item "playbook.yaml"
+	// (its SHA-256 is Hash).
+	Source string `json:"source"`
 }
 
 // SnapshotEvidenceResult is snapshot_evidence's output.
@@ -104,24 +108,33 @@ func (a *snapshotEvidenceAction) Run(ctx context.Context, p SnapshotEvidencePara
 	}
 	r := &reader{action: action, http: a.http, targets: a.targets, dryRun: p.DryRun.DryRun}
 	names := map[string]bool{}
+	at := "" // the param being read, for messages
+	keep := func(c content) error {
+		if names[c.name] {
+			return badParams(action, "%s: another item is also named %q; give one a distinct name", at, c.name)
+		}
+		names[c.name] = true
+		blob, err := a.store.Put(ctx, heartbeating(ctx, c.body))
+		if errors.Is(err, evidence.ErrTooLarge) {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: item %q: %v", action, c.name, err), "TooLarge", err)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: storing item %q: %w", action, c.name, err)
+		}
+		m.Items = append(m.Items, evidence.Item{Name: c.name, Source: c.source, SHA256: blob.SHA256, Size: blob.Size,
+			ContentType: c.contentType, FetchedAt: time.Now().UTC()})
+		return nil
+	}
 	for i, it := range items {
 		activity.RecordHeartbeat(ctx, i)
-		err := r.read(ctx, it.src, it.form, func(c content) error {
-			if names[c.name] {
-				return badParams(action, "items[%d]: another item is also named %q; give one a distinct name", i, c.name)
-			}
-			names[c.name] = true
-			blob, err := a.store.Put(ctx, heartbeating(ctx, c.body))
-			if errors.Is(err, evidence.ErrTooLarge) {
-				return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: item %q: %v", action, c.name, err), "TooLarge", err)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: storing item %q: %w", action, c.name, err)
-			}
-			m.Items = append(m.Items, evidence.Item{Name: c.name, Source: c.source, SHA256: blob.SHA256, Size: blob.Size,
-				ContentType: c.contentType, FetchedAt: time.Now().UTC()})
-			return nil
-		})
+		at = fmt.Sprintf("items[%d]", i)
+		if err := r.read(ctx, it.src, it.form, keep); err != nil {
+			return SnapshotEvidenceResult{}, activityError(err)
+		}
+	}
+	if pb := p.Playbook; pb != nil && pb.Source != "" && !p.DryRun.DryRun {
+		at = "playbook"
+		err := keep(content{name: "playbook.yaml", source: "playbook " + pb.ID, contentType: "application/yaml", body: strings.NewReader(pb.Source)})
 		if err != nil {
 			return SnapshotEvidenceResult{}, activityError(err)
 		}

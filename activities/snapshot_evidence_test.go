@@ -89,9 +89,15 @@ func (f *evidenceFixture) params() SnapshotEvidenceParams {
 			{"log_query": "logs", "path": "search", "body": map[string]any{"query": "key:k-1", "size": 100}},
 			{"name": "alert", "value": map[string]any{"id": "a-1", "severity": 8}},
 		},
-		Playbook: &EvidencePlaybook{ID: "model-extraction", Version: 2, Title: "Model extraction", Hash: strings.Repeat("c", 64)},
+		Playbook: &EvidencePlaybook{ID: "model-extraction", Version: 2, Title: "Model extraction", Hash: playbookHash, Source: playbookSource},
 	}
 }
+
+// The playbook a snapshot records, and the SHA-256 of its text.
+const (
+	playbookSource = "id: model-extraction\nversion: 2\n"
+	playbookHash   = "a53e36cde769b73b034f5112fc8e845857b54fad3ba6159aa4e738dee166a778"
+)
 
 func TestSnapshotEvidence(t *testing.T) {
 	f := newEvidenceFixture(t, nil)
@@ -99,7 +105,7 @@ func TestSnapshotEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Items != 4 || !strings.HasPrefix(res.ManifestID, "0-") || res.Manifest != "manifests/default-test-workflow-id/"+res.ManifestID+".json" ||
+	if res.Items != 5 || !strings.HasPrefix(res.ManifestID, "0-") || res.Manifest != "manifests/default-test-workflow-id/"+res.ManifestID+".json" ||
 		len(res.ManifestSHA256) != 64 || len(res.KeyID) != 64 || res.Store != filepath.Join(f.root, "store") {
 		t.Errorf("result = %+v", res)
 	}
@@ -124,7 +130,7 @@ func TestSnapshotEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := sealed.Manifest
-	if m.Step != "0" || m.Playbook == nil || m.Playbook.ID != "model-extraction" || m.Playbook.SHA256 != strings.Repeat("c", 64) {
+	if m.Step != "0" || m.Playbook == nil || m.Playbook.ID != "model-extraction" || m.Playbook.SHA256 != playbookHash {
 		t.Errorf("manifest = %+v", m)
 	}
 	wantItems := map[string]string{
@@ -132,6 +138,7 @@ func TestSnapshotEvidence(t *testing.T) {
 		"spend-logs":                   `[{"key":"k-1","requests":9000}]`,
 		"logs:search":                  "{\"msg\":\"GET /v1/chat\"}\n",
 		"alert":                        `{"id":"a-1","severity":8}`,
+		"playbook.yaml":                playbookSource,
 	}
 	for _, it := range m.Items {
 		r, err := f.store.Open(context.Background(), it.SHA256)
@@ -144,7 +151,7 @@ func TestSnapshotEvidence(t *testing.T) {
 			t.Errorf("item %q holds %q, want %q", it.Name, data, wantItems[it.Name])
 		}
 	}
-	if m.Items[2].Source != "POST "+f.srv.URL+"/api/search" || m.Items[1].ContentType != "application/json" {
+	if m.Items[2].Source != "POST "+f.srv.URL+"/api/search" || m.Items[1].ContentType != "application/json" || m.Items[4].SHA256 != playbookHash {
 		t.Errorf("items = %+v", m.Items)
 	}
 	report, err := f.store.Verify(context.Background(), "default-test-workflow-id")
@@ -185,8 +192,8 @@ func TestSnapshotEvidenceRerun(t *testing.T) {
 	}
 	blobs, _ := os.ReadDir(filepath.Join(g.root, "store", "sha256"))
 	manifests, _ := os.ReadDir(filepath.Join(g.root, "store", "manifests", "default-test-workflow-id"))
-	if len(blobs) != 4 || len(manifests) != 2 || res.Items != 4 {
-		t.Errorf("%d blobs and %d manifest files, want 4 and 2 (manifest and signature)", len(blobs), len(manifests))
+	if len(blobs) != 5 || len(manifests) != 2 || res.Items != 5 {
+		t.Errorf("%d blobs and %d manifest files, want 5 (four items and the playbook) and 2 (manifest and signature)", len(blobs), len(manifests))
 	}
 }
 

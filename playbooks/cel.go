@@ -66,6 +66,8 @@ type PlaybookInfo struct {
 	Version int64  `json:"version"`
 	Title   string `json:"title"`
 	Hash    string `json:"hash"`
+	// Source is the playbook's YAML text, whose SHA-256 is Hash.
+	Source string `json:"source"`
 }
 
 // IncidentInfo is what CEL sees as incident.
@@ -177,7 +179,7 @@ func (v *Vars) SetStep(id string, s StepState) { v.steps[types.String(id)] = cel
 
 // SetPlaybook sets playbook.
 func (v *Vars) SetPlaybook(p PlaybookInfo) {
-	v.playbook = celValue(map[string]any{"id": p.ID, "version": p.Version, "title": p.Title, "hash": p.Hash})
+	v.playbook = celValue(map[string]any{"id": p.ID, "version": p.Version, "title": p.Title, "hash": p.Hash, "source": p.Source})
 }
 
 // SetIncident sets incident.

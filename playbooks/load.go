@@ -21,7 +21,7 @@ import (
 func Parse(file string, data []byte) (*Playbook, Diagnostics) {
 	sum := sha256.Sum256(data)
 	d := &decoder{file: file, nodes: map[string]*yaml.Node{}}
-	pb := &Playbook{File: file, Hash: hex.EncodeToString(sum[:]), nodes: d.nodes}
+	pb := &Playbook{File: file, Hash: hex.EncodeToString(sum[:]), Source: string(data), nodes: d.nodes}
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {

@@ -31,9 +31,11 @@ type Playbook struct {
 	// AutoResolveAfter resolves the incident (running the undo steps) this long
 	// after its steps finished; zero keeps it open until an analyst resolves it.
 	AutoResolveAfter Duration `json:"auto_resolve_after,omitempty"`
-	// File is where the playbook was loaded from; Hash is the SHA-256 of its bytes.
-	File string `json:"file,omitempty"`
-	Hash string `json:"hash"`
+	// File is where the playbook was loaded from; Source is its text and
+	// Hash the SHA-256 of it, so evidence can keep the exact playbook run.
+	File   string `json:"file,omitempty"`
+	Hash   string `json:"hash"`
+	Source string `json:"source,omitempty"`
 
 	// nodes maps a path such as "steps[1].when" to its YAML node, for
 	// diagnostics that point at line and column. Not part of the JSON form.

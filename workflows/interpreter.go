@@ -221,7 +221,7 @@ func newIncident(ctx workflow.Context, compiled *playbooks.Compiled, input Input
 	}
 	inc.vars = playbooks.NewVars(&inc.input.Alert)
 	inc.vars.SetAsset(input.Asset)
-	inc.vars.SetPlaybook(playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash})
+	inc.vars.SetPlaybook(playbooks.PlaybookInfo{ID: pb.ID, Version: int64(pb.Version), Title: pb.Title, Hash: pb.Hash, Source: pb.Source})
 	var add func(group string, steps []playbooks.Step) []*StepStatus
 	add = func(group string, steps []playbooks.Step) []*StepStatus {
 		var list []*StepStatus
