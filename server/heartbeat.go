@@ -3,16 +3,13 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
 
 	"github.com/aisoar/aisoar/alerts"
 	"github.com/aisoar/aisoar/assets"
-	"github.com/aisoar/aisoar/webhooks"
 	"github.com/aisoar/aisoar/workflows"
 )
 
@@ -41,31 +38,16 @@ type heartbeatReceipt struct {
 }
 
 // receiveHeartbeat records a detection heartbeat in the governance ledger.
-// The request is authenticated as the source's alerts are. It answers 202
+// It is admitted as the source's alerts are: rate limit, signature, replay. It answers 202
 // once the ledger has it; 422 when it names nothing the inventory knows.
 func (s *Server) receiveHeartbeat(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("source")
-	src, ok := s.sources[name]
+	admitted, ok := s.admit(w, r, "heartbeat", func(string, string) {})
 	if !ok {
-		writeProblem(w, problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no alert source %q is configured", name)})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "reading the body: " + err.Error()})
-		return
-	}
-	if err := src.verifier.Verify(r, body); err != nil {
-		s.logger.Warn("heartbeat refused", "source", name, "remote", r.RemoteAddr, "url", webhooks.RedactQuery(r.URL, src.secretParams...), "error", err)
-		if !errors.Is(err, webhooks.ErrUnauthorized) {
-			writeUnavailable(w, "cannot verify the request now: "+err.Error())
-			return
-		}
-		writeProblem(w, problem{Status: http.StatusUnauthorized, Detail: err.Error()})
-		return
-	}
+	name := admitted.name
 	var req heartbeatRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeStrict(admitted.body, &req); err != nil {
 		writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "the body is not a heartbeat: " + err.Error()})
 		return
 	}
@@ -78,6 +60,7 @@ func (s *Server) receiveHeartbeat(w http.ResponseWriter, r *http.Request) {
 		s.writeTemporalError(w, "recording the heartbeat", err)
 		return
 	}
+	s.handled("heartbeat", admitted)
 	s.logger.Info("detection heartbeat", "source", name, "rule", req.Rule, "techniques", req.Techniques, "day", day.Day)
 	writeJSON(w, http.StatusAccepted, heartbeatReceipt{Day: day.Day, Heartbeats: sortedNames(day.Heartbeats),
 		Deliveries: sortedNames(day.Deliveries), Rule: req.Rule, Techniques: req.Techniques})

@@ -71,10 +71,17 @@ func TestGovernanceReport(t *testing.T) {
 			{"an unknown field", `{"asset": {}}`, true, http.StatusBadRequest, `unknown field`},
 		}
 		for _, tt := range tests {
-			status, body := e.postHeartbeat(t, tt.body, tt.sign)
+			status, body := e.postHeartbeat(t, "", tt.body, tt.sign)
 			if status != tt.status || !strings.Contains(body, tt.want) {
 				t.Errorf("%s: %d %s, want %d with %s", tt.name, status, body, tt.status, tt.want)
 			}
+		}
+		// A replayed heartbeat is answered, not counted again.
+		alive := `{"assets": {"model": "fraud-scorer"}}`
+		first, _ := e.postHeartbeat(t, "msg_heartbeat_replay", alive, true)
+		second, body := e.postHeartbeat(t, "msg_heartbeat_replay", alive, true)
+		if first != http.StatusAccepted || second != http.StatusOK || !strings.Contains(body, `"duplicate":true`) {
+			t.Errorf("replay: %d then %d %s, want 202 then 200 duplicate", first, second, body)
 		}
 	})
 
@@ -102,8 +109,8 @@ func TestGovernanceReport(t *testing.T) {
 	if r.Incidents.Counted != 1 || measured != 1 {
 		t.Errorf("incidents %+v, detection speed %+v; want the one alert's incident", r.Incidents, r.DetectionSpeed)
 	}
-	if m := r.Coverage.Models; len(m) != 1 || m[0].Alerts != 1 || m[0].Heartbeats != 1 || !m[0].Covered {
-		t.Errorf("coverage = %+v, want fraud-scorer with one alert and one heartbeat, covered", m)
+	if m := r.Coverage.Models; len(m) != 1 || m[0].Alerts != 1 || m[0].Heartbeats != 2 || !m[0].Covered {
+		t.Errorf("coverage = %+v, want fraud-scorer with one alert and two heartbeats (the replay not counted), covered", m)
 	}
 	sources := fmt.Sprintf("%+v", r.IntegritySLA.PerSource)
 	if len(r.IntegritySLA.PerSource) != 2 || r.IntegritySLA.PerSource[1].Source != "partner-feed" ||
@@ -148,11 +155,15 @@ func TestGovernanceReport(t *testing.T) {
 	}
 }
 
-// postHeartbeat posts a heartbeat from the siem source.
-func (e *e2e) postHeartbeat(t *testing.T, body string, sign bool) (int, string) {
+// postHeartbeat posts a heartbeat from the siem source with a Standard
+// Webhooks message id (a fresh one when empty).
+func (e *e2e) postHeartbeat(t *testing.T, messageID, body string, sign bool) (int, string) {
 	t.Helper()
+	if messageID == "" {
+		messageID = fmt.Sprintf("msg_%d", time.Now().UnixNano())
+	}
 	req, _ := http.NewRequest(http.MethodPost, e.api.URL+"/v1/heartbeats/siem", strings.NewReader(body))
-	e.signer.SetHeaders(req.Header, fmt.Sprintf("msg_%d", time.Now().UnixNano()), time.Now(), []byte(body))
+	e.signer.SetHeaders(req.Header, messageID, time.Now(), []byte(body))
 	if !sign {
 		req.Header.Set("webhook-signature", "v1,"+strings.Repeat("A", 43)+"=")
 	}

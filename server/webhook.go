@@ -60,55 +60,84 @@ const (
 	deliverPreview
 )
 
-// receiveAlert verifies, decodes and routes a webhook. It answers 202 only
-// after Temporal has accepted every incident start or signal, so a sender
-// that gets any other answer still holds the alert and retries.
-func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
+// admitted is a source's request that passed admission: its body, read
+// and verified, and its message id, to record once it is handled.
+type admitted struct {
+	name      string
+	src       *source
+	body      []byte
+	messageID string
+}
+
+// admit checks a request to a source's endpoint (alerts or heartbeats)
+// before anything is done with it: the source exists, is within its rate
+// limit, the body fits and is signed as the source signs, and it is not a
+// message already handled. Otherwise it answers and returns false;
+// outcome counts each refusal, as what the request was sent for.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, what string, outcome func(source, outcome string)) (admitted, bool) {
 	name := r.PathValue("source")
 	src, ok := s.sources[name]
 	if !ok {
 		writeProblem(w, problem{Status: http.StatusNotFound, Detail: fmt.Sprintf("no alert source %q is configured", name)})
-		return
+		return admitted{}, false
 	}
 	if src.limiter != nil && !src.limiter.Allow() {
-		s.metrics.Alert(name, metrics.OutcomeRateLimited)
+		outcome(name, metrics.OutcomeRateLimited)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(1/float64(src.limiter.Limit()))))))
 		writeProblem(w, problem{Status: http.StatusTooManyRequests, Detail: fmt.Sprintf("source %q is over its rate limit (rate_limit in the config)", name)})
-		return
+		return admitted{}, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
-		s.metrics.Alert(name, metrics.OutcomeInvalid)
+		outcome(name, metrics.OutcomeInvalid)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeProblem(w, problem{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is over the %d byte limit (max_body_bytes)", tooLarge.Limit)})
-			return
+			return admitted{}, false
 		}
 		writeProblem(w, problem{Status: http.StatusBadRequest, Detail: "reading the body: " + err.Error()})
-		return
+		return admitted{}, false
 	}
 	if err := src.verifier.Verify(r, body); err != nil {
-		s.logger.Warn("alert refused", "source", name, "remote", r.RemoteAddr, "url", webhooks.RedactQuery(r.URL, src.secretParams...), "error", err)
+		s.logger.Warn(what+" refused", "source", name, "remote", r.RemoteAddr, "url", webhooks.RedactQuery(r.URL, src.secretParams...), "error", err)
 		if !errors.Is(err, webhooks.ErrUnauthorized) {
 			// The verifier could not decide (an identity provider's keys
 			// could not be fetched): the sender should retry.
-			s.metrics.Alert(name, metrics.OutcomeUnavailable)
+			outcome(name, metrics.OutcomeUnavailable)
 			writeUnavailable(w, "cannot verify the request now: "+err.Error())
-			return
+			return admitted{}, false
 		}
-		s.metrics.Alert(name, metrics.OutcomeRejected)
+		outcome(name, metrics.OutcomeRejected)
 		writeProblem(w, problem{Status: http.StatusUnauthorized, Detail: err.Error()})
-		return
+		return admitted{}, false
 	}
 	messageID := r.Header.Get(webhooks.HeaderWebhookID)
-	if messageID != "" && s.seen.Check(name, messageID) {
-		// A replay, or a retry of a request we already accepted: the
-		// alerts are with their incidents; do nothing twice.
-		s.metrics.Alert(name, metrics.OutcomeDuplicate)
+	if messageID != "" && s.seen.Check(what+"/"+name, messageID) {
+		// A replay, or a retry of a request already handled: do nothing twice.
+		outcome(name, metrics.OutcomeDuplicate)
 		writeJSON(w, http.StatusOK, map[string]any{"duplicate": true, "message_id": messageID})
+		return admitted{}, false
+	}
+	return admitted{name: name, src: src, body: body, messageID: messageID}, true
+}
+
+// handled records the request's message id, so a replay of it is refused.
+func (s *Server) handled(what string, req admitted) {
+	if req.messageID != "" {
+		s.seen.Record(what+"/"+req.name, req.messageID)
+	}
+}
+
+// receiveAlert verifies, decodes and routes a webhook. It answers 202 only
+// after Temporal has accepted every incident start or signal, so a sender
+// that gets any other answer still holds the alert and retries.
+func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
+	req, ok := s.admit(w, r, "alert", s.metrics.Alert)
+	if !ok {
 		return
 	}
-	decoded, err := s.decode(src, body)
+	name, src := req.name, req.src
+	decoded, err := s.decode(src, req.body)
 	if err != nil {
 		s.metrics.Alert(name, metrics.OutcomeInvalid)
 		p := problem{Status: http.StatusBadRequest, Detail: err.Error()}
@@ -159,9 +188,7 @@ func (s *Server) receiveAlert(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"preview": true, "alerts": receipts})
 		return
 	}
-	if messageID != "" {
-		s.seen.Record(name, messageID)
-	}
+	s.handled("alert", req)
 	status := http.StatusAccepted
 	if !accepted {
 		status = http.StatusOK
