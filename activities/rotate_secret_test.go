@@ -3,11 +3,13 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -678,8 +680,58 @@ func TestRotateSecretRealVault(t *testing.T) {
 		}
 	})
 	t.Run("revoke_lease_prefix", func(t *testing.T) {
-		if _, err := runRotate(t, targets, RotateSecretParams{Target: "vault", Operation: "revoke_lease_prefix", Prefix: "aisoar-test/none/"}); err != nil {
+		// Leases come from a secrets engine; of the dev server's, PKI issues
+		// them without an outside system: a role with generate_lease
+		// attaches one to each certificate, <mount>/issue/<role>/<id>.
+		mount := "aisoar-test-pki-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if err := c.Sys().Mount(mount, &vault.MountInput{Type: "pki"}); err != nil {
 			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Sys().Unmount(mount) }) // revokes the leases left
+		if _, err := c.Logical().Write(mount+"/root/generate/internal", map[string]any{"common_name": "aisoar.test", "key_type": "ec", "ttl": "1h"}); err != nil {
+			t.Fatal(err)
+		}
+		issue := func(role string) string {
+			t.Helper()
+			s, err := c.Logical().Write(mount+"/issue/"+role, map[string]any{"common_name": role + ".aisoar.test", "ttl": "10m"})
+			if err != nil || s == nil || s.LeaseID == "" {
+				t.Fatalf("issuing a certificate with role %s: %v, %v; want one with a lease", role, s, err)
+			}
+			return s.LeaseID
+		}
+		// chatbot-next shares chatbot's text but not its path: vault/api
+		// drops the prefix's trailing slash, which must not widen it.
+		for _, role := range []string{"chatbot", "chatbot-next"} {
+			if _, err := c.Logical().Write(mount+"/roles/"+role, map[string]any{"allow_any_name": true, "generate_lease": true, "key_type": "ec", "max_ttl": "1h"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		revoked, kept := []string{issue("chatbot"), issue("chatbot")}, issue("chatbot-next")
+		prefix := mount + "/issue/chatbot/"
+		p := RotateSecretParams{Target: "vault", Operation: "revoke_lease_prefix", Prefix: prefix}
+		for run := range 2 { // the second run is a retry after the leases are gone
+			if res, err := runRotate(t, targets, p); err != nil || res.Revoked != prefix {
+				t.Fatalf("run %d: result = %+v, %v", run, res, err)
+			}
+		}
+		// Vault may queue the revocations (revoke-prefix's sync is false by
+		// default), so a revoked lease is one lookup soon says is invalid.
+		for _, id := range revoked {
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				_, err := c.Sys().Lookup(id)
+				var re *vault.ResponseError
+				if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("lease %s: lookup = %v, want 400 invalid lease once revoked", id, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if _, err := c.Sys().Lookup(kept); err != nil {
+			t.Errorf("lease %s outside the prefix: %v, want it kept", kept, err)
 		}
 	})
 	t.Run("rotate_approle_secret_id", func(t *testing.T) {
