@@ -16,6 +16,7 @@ var notifySpec = playbooks.ActionSpec{
 		{Name: "channel", Type: playbooks.TypeString, Doc: "Slack channel name or id, such as #ai-incidents; without it the message goes to the aisoar log"},
 		{Name: "text", Type: playbooks.TypeString, Required: true, Doc: "the message, in Slack mrkdwn; <@U…> user mentions work, <!channel> and <…> links are shown as typed"},
 		{Name: "thread_ts", Type: playbooks.TypeString, Doc: "post as a reply in this Slack thread, such as the incident's: ${{ incident.slack_thread }}"},
+		{Name: "reclassify_button", Type: playbooks.TypeBool, Doc: "add a Reclassify button to the Slack message, for analysts to move the incident to the other triage class (AI incident or performance issue)"},
 	},
 }
 
@@ -24,6 +25,8 @@ type NotifyParams struct {
 	Channel  string `json:"channel"`
 	Text     string `json:"text"`
 	ThreadTS string `json:"thread_ts"`
+	// ReclassifyButton adds a Reclassify button to the Slack message.
+	ReclassifyButton bool `json:"reclassify_button"`
 	DryRun
 }
 
@@ -53,11 +56,15 @@ func (n *notifyAction) Run(ctx context.Context, p NotifyParams) (NotifyResult, e
 		n.logger.InfoContext(ctx, "notify", logArgs...)
 		return NotifyResult{Delivered: "log"}, nil
 	}
+	msg := slackPost{channel: p.Channel, threadTS: p.ThreadTS, text: p.Text}
+	if p.ReclassifyButton {
+		msg.reclassify = info.WorkflowExecution.ID
+	}
 	if p.DryRun.DryRun {
 		n.logger.InfoContext(ctx, "notify (dry run, not posted)", logArgs...)
-		return NotifyResult{Plan: n.slack.plannedPost(p.Channel, p.ThreadTS, p.Text)}, nil
+		return NotifyResult{Plan: n.slack.plannedPost(msg)}, nil
 	}
-	ref, err := n.slack.post(ctx, p.Channel, p.ThreadTS, p.Text)
+	ref, err := n.slack.post(ctx, msg)
 	if err != nil {
 		return NotifyResult{}, err
 	}

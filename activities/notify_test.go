@@ -72,3 +72,32 @@ func TestNotifyRepliesInThread(t *testing.T) {
 		t.Errorf("calls %+v, want one reply in the thread", calls)
 	}
 }
+
+// TestNotifyReclassifyButton checks that a notification can carry the
+// Reclassify button for its incident, posted and in a dry run's plan.
+func TestNotifyReclassifyButton(t *testing.T) {
+	srv := slacktest.New(t)
+	opts := Options{Logger: slog.New(slog.DiscardHandler), Slack: slackOptions(srv)}
+	params := NotifyParams{Channel: "#ml-platform", Text: "drift on fraud-scorer", ReclassifyButton: true}
+	var res NotifyResult
+	if err := runActivity(t, opts, "notify", params, &res); err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls("chat.postMessage")
+	if len(calls) != 1 || len(calls[0].Blocks) != 2 || calls[0].Text != "drift on fraud-scorer" {
+		t.Fatalf("calls %+v, want one post with the text and two blocks", calls)
+	}
+	button := calls[0].Blocks[1]["elements"].([]any)[0].(map[string]any)
+	if button["action_id"] != SlackReclassifyAction || button["value"] != "default-test-workflow-id" {
+		t.Errorf("button %v, want the Reclassify action for the incident", button)
+	}
+
+	params.DryRun = DryRun{DryRun: true}
+	res = NotifyResult{}
+	if err := runActivity(t, opts, "notify", params, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Calls("chat.postMessage")) != 1 || len(res.Planned) != 1 || res.Planned[0].Body.(map[string]any)["blocks"] == nil {
+		t.Errorf("dry run posted or planned %+v, want the post with its blocks planned only", res.Planned)
+	}
+}

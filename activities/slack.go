@@ -129,27 +129,52 @@ func (s *slackActions) PostThread(ctx context.Context, p SlackThreadPost) (Slack
 	return SlackMessageRef{Channel: channel, TS: ts}, nil
 }
 
-// post posts text to channel, for the notify action.
-func (s *slackActions) post(ctx context.Context, channel, threadTS, text string) (SlackMessageRef, error) {
-	if err := s.check(channel); err != nil {
+// slackPost is a notification: its text, where it goes, and, when
+// reclassify names an incident, a Reclassify button for it.
+type slackPost struct {
+	channel, threadTS, text string
+	reclassify              string
+}
+
+// blocks lays the post out when it has a button; nil for plain text.
+func (m slackPost) blocks() []slack.Block {
+	if m.reclassify == "" {
+		return nil
+	}
+	button := slack.NewButtonBlockElement(SlackReclassifyAction, m.reclassify, plainText("Reclassify"))
+	return []slack.Block{
+		slack.NewSectionBlock(mrkdwn(truncate(escapeKeepingMentions(m.text), 3000)), nil, nil),
+		slack.NewActionBlock(slackBlockActions, button),
+	}
+}
+
+// post posts a notification, for the notify action.
+func (s *slackActions) post(ctx context.Context, m slackPost) (SlackMessageRef, error) {
+	if err := s.check(m.channel); err != nil {
 		return SlackMessageRef{}, err
 	}
-	opts := []slack.MsgOption{slack.MsgOptionText(escapeKeepingMentions(text), false)}
-	if threadTS != "" {
-		opts = append(opts, slack.MsgOptionTS(threadTS))
+	opts := []slack.MsgOption{slack.MsgOptionText(escapeKeepingMentions(m.text), false)}
+	if blocks := m.blocks(); blocks != nil {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
-	id, ts, err := s.client.PostMessageContext(ctx, channel, opts...)
+	if m.threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(m.threadTS))
+	}
+	id, ts, err := s.client.PostMessageContext(ctx, m.channel, opts...)
 	if err != nil {
-		return SlackMessageRef{}, slackFailure("posting the notification to "+channel, channel, err)
+		return SlackMessageRef{}, slackFailure("posting the notification to "+m.channel, m.channel, err)
 	}
 	return SlackMessageRef{Channel: id, TS: ts}, nil
 }
 
 // plannedPost is the chat.postMessage call post would make, for a dry run.
-func (s *slackActions) plannedPost(channel, threadTS, text string) Plan {
-	body := map[string]string{"channel": channel, "text": escapeKeepingMentions(text)}
-	if threadTS != "" {
-		body["thread_ts"] = threadTS
+func (s *slackActions) plannedPost(m slackPost) Plan {
+	body := map[string]any{"channel": m.channel, "text": escapeKeepingMentions(m.text)}
+	if m.threadTS != "" {
+		body["thread_ts"] = m.threadTS
+	}
+	if blocks := m.blocks(); blocks != nil {
+		body["blocks"] = blocks
 	}
 	return Plan{DryRun: true, Planned: []PlannedRequest{{Method: http.MethodPost, URL: s.apiURL + "chat.postMessage", Body: body}}}
 }
