@@ -187,9 +187,9 @@ func runAisoar(r *rig.Rig, round int, o options) (result, error) {
 		return measure(c, "aisoar", ids, starts, begin, k)
 	}
 	// An incident stays open after its actions, until an analyst resolves
-	// it. Wait until all are contained, measure, then resolve them all and
+	// it. Wait until all have settled, measure, then resolve them all and
 	// wait for them to close, so the next round starts on a quiet server.
-	if err := waitContained(c, round, n); err != nil {
+	if err := waitSettled(c, round, n); err != nil {
 		return result{}, err
 	}
 	res, err := measure(c, "aisoar", ids, starts, begin, k)
@@ -209,11 +209,12 @@ func runAisoar(r *rig.Rig, round int, o options) (result, error) {
 	return res, waitClosed(c, ids, concurrency)
 }
 
-// waitContained polls visibility until every incident of the round has
-// done its actions.
-func waitContained(c client.Client, round, n int) error {
-	query := fmt.Sprintf("%s = '%s' AND %s = '%s' AND %s STARTS_WITH 'model-%d-'",
-		workflows.SearchPlaybook.GetName(), "bench", workflows.SearchStatus.GetName(), workflows.StateContained,
+// waitSettled polls visibility until every incident of the round has
+// done its actions (contained, or open: the bench's set actions contain
+// nothing).
+func waitSettled(c client.Client, round, n int) error {
+	query := fmt.Sprintf("%s = '%s' AND %s IN ('%s', '%s') AND %s STARTS_WITH 'model-%d-'",
+		workflows.SearchPlaybook.GetName(), "bench", workflows.SearchStatus.GetName(), workflows.StateContained, workflows.StateOpen,
 		workflows.SearchAsset.GetName(), round)
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -226,7 +227,7 @@ func waitContained(c client.Client, round, n int) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("round %d: incidents not contained after 5 minutes", round+1)
+	return fmt.Errorf("round %d: incidents not settled after 5 minutes", round+1)
 }
 
 // waitClosed waits for every workflow to complete.
