@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/aisoar/aisoar/alerts"
-	"github.com/aisoar/aisoar/assets"
 )
 
 // builtin holds the playbooks shipped with aisoar, their scenarios, and
@@ -145,15 +144,15 @@ func (l *Library) Get(id string) *Compiled {
 }
 
 // Match returns the playbooks of the triage class whose trigger selects
-// the alert. A trigger that fails to evaluate (say, a label the alert lacks) does not match; its
+// the alert; vars holds the alert and its asset (see NewVars and
+// SetAsset), converted once for triage and every trigger. A trigger that
+// fails to evaluate (say, a label the alert lacks) does not match; its
 // error is returned beside the matches so the caller can log it.
-func (l *Library) Match(a *alerts.Alert, asset assets.Match, class string) ([]*Compiled, error) {
+func (l *Library) Match(a *alerts.Alert, vars *Vars, class string) ([]*Compiled, error) {
 	var (
 		matched []*Compiled
 		errs    []error
 	)
-	vars := NewVars(a)
-	vars.SetAsset(asset)
 	for _, pb := range l.playbooks {
 		if pb.Playbook.TriageClass() != class {
 			continue

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aisoar/aisoar/activities"
 	"github.com/aisoar/aisoar/alerts"
-	"github.com/aisoar/aisoar/assets"
 	"github.com/aisoar/aisoar/atlas"
 	"github.com/aisoar/aisoar/playbooks"
 )
@@ -44,7 +43,7 @@ func TestBuiltinLibraryLoadsAndMatches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			matched, err := lib.Match(&tt.alert, assets.Match{}, tt.class)
+			matched, err := lib.Match(&tt.alert, playbooks.NewVars(&tt.alert), tt.class)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -66,10 +66,10 @@ func (s *Server) openIncident(w http.ResponseWriter, r *http.Request, user strin
 		writeProblem(w, problem{Status: http.StatusBadRequest, Field: field, Detail: err.Error()})
 		return
 	}
-	asset := s.assets.Match(&a.Asset)
-	class := s.classify(a, asset)
+	asset, vars := s.alertVars(a)
+	class := s.classify(a, vars)
 	s.metrics.Triaged(class)
-	matched := s.matchClass(a, asset, class)
+	matched := s.matchClass(a, vars, class)
 	if len(matched) == 0 {
 		matched = []*playbooks.Compiled{s.manualRecord}
 	}

@@ -86,8 +86,8 @@ func (s *Server) reclassify(ctx context.Context, id, class, by, reason string) (
 		return reclassified{}, &conflictError{fmt.Sprintf("incident %s is %s (by %s): only an open incident can be reclassified", id, st.State, r.By)}
 	}
 	alert := st.Alert
-	asset := s.assets.Match(&alert.Asset)
-	matched := s.matchClass(&alert, asset, class)
+	asset, vars := s.alertVars(&alert)
+	matched := s.matchClass(&alert, vars, class)
 	if len(matched) == 0 {
 		return reclassified{}, &conflictError{s.noPlaybookOfClass(id, class, st)}
 	}

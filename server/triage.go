@@ -43,9 +43,7 @@ func newTriage(c *playbooks.Compiler, cfg *config.Triage) (*triage, error) {
 // classify returns the class of the first rule whose condition holds, or
 // the default. A rule that cannot be evaluated (a label the alert lacks)
 // does not hold; its error is returned beside the class, to be logged.
-func (t *triage) classify(a *alerts.Alert, asset assets.Match) (string, error) {
-	vars := playbooks.NewVars(a)
-	vars.SetAsset(asset)
+func (t *triage) classify(vars *playbooks.Vars) (string, error) {
 	var errs []error
 	for _, r := range t.rules {
 		ok, err := r.when.Eval(vars)
@@ -60,10 +58,19 @@ func (t *triage) classify(a *alerts.Alert, asset assets.Match) (string, error) {
 	return t.fallback, errors.Join(errs...)
 }
 
+// alertVars matches an alert to the inventory and converts both for CEL,
+// once for triage and every playbook trigger.
+func (s *Server) alertVars(a *alerts.Alert) (assets.Match, *playbooks.Vars) {
+	asset := s.assets.Match(&a.Asset)
+	vars := playbooks.NewVars(a)
+	vars.SetAsset(asset)
+	return asset, vars
+}
+
 // classify gives an alert its triage class, logging the rules that could
 // not be evaluated.
-func (s *Server) classify(a *alerts.Alert, asset assets.Match) string {
-	class, err := s.triage.classify(a, asset)
+func (s *Server) classify(a *alerts.Alert, vars *playbooks.Vars) string {
+	class, err := s.triage.classify(vars)
 	if err != nil {
 		s.logger.Warn("a triage rule could not be evaluated", "alert", a.ID, "error", err)
 	}
@@ -72,8 +79,8 @@ func (s *Server) classify(a *alerts.Alert, asset assets.Match) string {
 
 // matchClass returns the playbooks of the class whose trigger selects the
 // alert.
-func (s *Server) matchClass(a *alerts.Alert, asset assets.Match, class string) []*playbooks.Compiled {
-	matched, err := s.library.Match(a, asset, class)
+func (s *Server) matchClass(a *alerts.Alert, vars *playbooks.Vars, class string) []*playbooks.Compiled {
+	matched, err := s.library.Match(a, vars, class)
 	if err != nil {
 		s.logger.Warn("a playbook trigger could not be evaluated", "alert", a.ID, "error", err)
 	}

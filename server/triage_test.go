@@ -66,7 +66,9 @@ func TestTriageClassifies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tri.classify(&tt.alert, tt.asset)
+			vars := playbooks.NewVars(&tt.alert)
+			vars.SetAsset(tt.asset)
+			got, err := tri.classify(vars)
 			if got != tt.want {
 				t.Errorf("class %q, want %q", got, tt.want)
 			}

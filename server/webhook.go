@@ -233,12 +233,12 @@ func (s *Server) route(ctx context.Context, a *alerts.Alert, mode delivery) (ale
 	if a.Status == string(alerts.StatusResolved) && mode != deliverPreview {
 		return s.deliverResolved(ctx, a, key, receipt)
 	}
-	asset := s.assets.Match(&a.Asset)
-	receipt.Class = s.classify(a, asset)
+	asset, vars := s.alertVars(a)
+	receipt.Class = s.classify(a, vars)
 	if mode == deliverLive {
 		s.metrics.Triaged(receipt.Class)
 	}
-	matched := s.matchClass(a, asset, receipt.Class)
+	matched := s.matchClass(a, vars, receipt.Class)
 	if mode == deliverPreview {
 		receipt.Alert, receipt.Asset = a, &asset
 		for _, pb := range matched {

@@ -196,7 +196,9 @@ func TestShippedSimulationsMatchTheirPlaybooks(t *testing.T) {
 				if decoded[0].Category == "model_performance" {
 					class = playbooks.ClassPerformance
 				}
-				matched, err := lib.Match(&decoded[0], inv.Match(&decoded[0].Asset), class)
+				vars := playbooks.NewVars(&decoded[0])
+				vars.SetAsset(inv.Match(&decoded[0].Asset))
+				matched, err := lib.Match(&decoded[0], vars, class)
 				if err != nil {
 					t.Fatal(err)
 				}
