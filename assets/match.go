@@ -2,6 +2,8 @@ package assets
 
 import (
 	"cmp"
+	"maps"
+	"slices"
 
 	"github.com/aisoar/aisoar/alerts"
 )
@@ -40,7 +42,7 @@ func (m *Match) Found() bool {
 // alerts use for them.
 func (inv *Inventory) complete() {
 	inv.models = map[string]*Model{}
-	for _, name := range sortedKeys(inv.Models) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Models)) {
 		m := inv.Models[name]
 		m.Name = name
 		m.Registry.Name = cmp.Or(m.Registry.Name, name)
@@ -83,7 +85,7 @@ func (inv *Inventory) Match(a *alerts.Asset) Match {
 	if p, ok := inv.Pipelines[a.Pipeline]; ok {
 		m.Pipeline = p
 	} else {
-		for _, name := range sortedKeys(inv.Pipelines) {
+		for _, name := range slices.Sorted(maps.Keys(inv.Pipelines)) {
 			if p := inv.Pipelines[name]; a.Pipeline != "" && (p.Orchestrator.DAG == a.Pipeline || p.Orchestrator.Connector == a.Pipeline) {
 				m.Pipeline = p
 				break

@@ -2,6 +2,7 @@ package assets
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,7 +43,7 @@ type validator struct {
 
 func (v *validator) validate() {
 	inv := v.inv
-	for _, name := range sortedKeys(inv.Teams) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Teams)) {
 		at := "teams." + name
 		if len(inv.Teams[name].Roles) == 0 {
 			v.at(at, "a team needs the approver roles it answers for (roles: [mlops])")
@@ -54,7 +55,7 @@ func (v *validator) validate() {
 		}
 	}
 	names := map[string]string{} // model name or alias → model
-	for _, name := range sortedKeys(inv.Models) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Models)) {
 		m := inv.Models[name]
 		at := "models." + name
 		for _, n := range append([]string{name}, m.Aliases...) {
@@ -64,11 +65,11 @@ func (v *validator) validate() {
 			names[n] = name
 		}
 		v.owner(at, m.Owner)
-		v.ref(at+".gateway", m.Gateway, "gateway", sortedKeys(inv.Gateways))
+		v.ref(at+".gateway", m.Gateway, "gateway", slices.Sorted(maps.Keys(inv.Gateways)))
 		v.target(at+".registry.target", m.Registry.Target, registryKinds)
 		v.target(at+".serving.target", m.Serving.Target, servingKinds)
 		v.target(at+".validation.target", m.Validation.Target, evaluatorKinds)
-		v.ref(at+".artifact.store", m.Artifact.Store, "store", sortedKeys(inv.Stores))
+		v.ref(at+".artifact.store", m.Artifact.Store, "store", slices.Sorted(maps.Keys(inv.Stores)))
 		if d := m.Artifact.Digest; d != "" && !digestPattern.MatchString(d) {
 			v.at(at+".artifact.digest", "%q must be sha256:<64 lowercase hex digits>", d)
 		}
@@ -76,7 +77,7 @@ func (v *validator) validate() {
 			v.at(at+".artifact.attestation_key", "names the key the signature is checked with, but the artifact has no signature")
 		}
 		for i, p := range m.Lineage.Pipelines {
-			v.ref(fmt.Sprintf("%s.lineage.pipelines[%d]", at, i), p, "pipeline", sortedKeys(inv.Pipelines))
+			v.ref(fmt.Sprintf("%s.lineage.pipelines[%d]", at, i), p, "pipeline", slices.Sorted(maps.Keys(inv.Pipelines)))
 		}
 		for i, id := range m.ATLAS {
 			if v.opts.Technique != nil && !v.opts.Technique(id) {
@@ -84,7 +85,7 @@ func (v *validator) validate() {
 			}
 		}
 	}
-	for _, name := range sortedKeys(inv.Pipelines) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Pipelines)) {
 		p := inv.Pipelines[name]
 		at := "pipelines." + name
 		v.owner(at, p.Owner)
@@ -98,7 +99,7 @@ func (v *validator) validate() {
 				v.at(at+".orchestrator", "a kafka_connect orchestrator needs connector (the connector name)")
 			}
 		}
-		v.ref(at+".store", p.Store, "store", sortedKeys(inv.Stores))
+		v.ref(at+".store", p.Store, "store", slices.Sorted(maps.Keys(inv.Stores)))
 		for i, src := range p.Sources {
 			sat := fmt.Sprintf("%s.sources[%d]", at, i)
 			if src.Name == "" {
@@ -114,7 +115,7 @@ func (v *validator) validate() {
 			}
 		}
 	}
-	for _, name := range sortedKeys(inv.Gateways) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Gateways)) {
 		g := inv.Gateways[name]
 		v.owner("gateways."+name, g.Owner)
 		if g.Target == "" {
@@ -122,17 +123,17 @@ func (v *validator) validate() {
 		}
 		v.target("gateways."+name+".target", g.Target, gatewayKinds)
 	}
-	for _, name := range sortedKeys(inv.Keys) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Keys)) {
 		k := inv.Keys[name]
 		at := "keys." + name
 		v.owner(at, k.Owner)
-		v.ref(at+".gateway", k.Gateway, "gateway", sortedKeys(inv.Gateways))
+		v.ref(at+".gateway", k.Gateway, "gateway", slices.Sorted(maps.Keys(inv.Gateways)))
 		v.target(at+".vault.target", k.Vault.Target, vaultKinds)
 		if k.Vault.Target != "" && (k.Vault.Path == "" || k.Vault.Field == "") {
 			v.at(at+".vault", "a key's vault reference needs path and field")
 		}
 	}
-	for _, name := range sortedKeys(inv.Stores) {
+	for _, name := range slices.Sorted(maps.Keys(inv.Stores)) {
 		s := inv.Stores[name]
 		v.owner("stores."+name, s.Owner)
 		v.target("stores."+name+".target", s.Target, storeKinds)
@@ -142,7 +143,7 @@ func (v *validator) validate() {
 // owner checks that an owner, when given, is a team of the inventory. A
 // missing owner is not an error: it shows in the asset visibility figure.
 func (v *validator) owner(at, team string) {
-	v.ref(at+".owner", team, "team", sortedKeys(v.inv.Teams))
+	v.ref(at+".owner", team, "team", slices.Sorted(maps.Keys(v.inv.Teams)))
 }
 
 // ref checks that a name refers to an entry of the inventory.
@@ -159,7 +160,7 @@ func (v *validator) target(at, name string, kinds []string) {
 	}
 	kind, ok := v.opts.Targets[name]
 	if !ok {
-		v.at(at, "no target %q in the config's targets%s", name, diag.DidYouMean(name, sortedKeys(v.opts.Targets)))
+		v.at(at, "no target %q in the config's targets%s", name, diag.DidYouMean(name, slices.Sorted(maps.Keys(v.opts.Targets))))
 		return
 	}
 	if !slices.Contains(kinds, kind) {
@@ -173,13 +174,4 @@ func ParseTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.DateOnly, s)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

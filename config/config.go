@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -528,7 +529,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateRoles(add)
 	c.validateTriage(add)
-	for _, name := range sortedKeys(c.Sources) {
+	for _, name := range slices.Sorted(maps.Keys(c.Sources)) {
 		s := c.Sources[name]
 		if !sourceName.MatchString(name) {
 			add("sources.%s: a source name must be lowercase letters, digits, '-' or '_' (it is part of the webhook URL)", name)
@@ -543,7 +544,7 @@ func (c *Config) Validate() error {
 		if len(s.Decoder.Mapping) > 0 && s.Decoder.Type != DecoderGeneric {
 			add("sources.%s.decoder.mapping is for the generic decoder; use decoder.cel to adjust a %s payload", name, s.Decoder.Type)
 		}
-		for _, field := range sortedKeys(s.Decoder.CEL) {
+		for _, field := range slices.Sorted(maps.Keys(s.Decoder.CEL)) {
 			if !slices.Contains(mappingFields, field) {
 				add("sources.%s.decoder.cel: %q is not an alert field (one of %s)", name, field, strings.Join(mappingFields, ", "))
 			}
@@ -558,13 +559,13 @@ func (c *Config) Validate() error {
 		if r := s.RateLimit; r != nil && (r.PerSecond <= 0 || r.Burst < 1) {
 			add("sources.%s.rate_limit needs per_second > 0 and burst >= 1", name)
 		}
-		for _, field := range sortedKeys(s.Decoder.Mapping) {
+		for _, field := range slices.Sorted(maps.Keys(s.Decoder.Mapping)) {
 			if !slices.Contains(mappingFields, field) {
 				add("sources.%s.decoder.mapping: %q is not an alert field (one of %s)", name, field, strings.Join(mappingFields, ", "))
 			}
 		}
 	}
-	for _, name := range sortedKeys(c.Actions.HTTP.Credentials) {
+	for _, name := range slices.Sorted(maps.Keys(c.Actions.HTTP.Credentials)) {
 		if !c.Actions.HTTP.Credentials[name].Secret.IsSet() {
 			add("actions.http.credentials.%s.secret needs env, file or vault", name)
 		}
@@ -595,12 +596,12 @@ func validateSlack(s *Slack, add func(string, ...any)) {
 			add("slack.api_url %q is not an http(s) URL", s.APIURL)
 		}
 	}
-	for _, role := range sortedKeys(s.Channels) {
+	for _, role := range slices.Sorted(maps.Keys(s.Channels)) {
 		if strings.TrimSpace(s.Channels[role]) == "" {
 			add("slack.channels.%s: name a channel id (C0123ABCD) or #name", role)
 		}
 	}
-	for _, user := range sortedKeys(s.Users) {
+	for _, user := range slices.Sorted(maps.Keys(s.Users)) {
 		if !slackUserID.MatchString(user) {
 			add("slack.users: %q is not a Slack user id (like U0123ABCD; find it in the member's profile, under Copy member ID)", user)
 		}
@@ -608,7 +609,7 @@ func validateSlack(s *Slack, add func(string, ...any)) {
 			add("slack.users.%s: name the aisoar identity the user acts as (as listed in roles)", user)
 		}
 	}
-	for _, role := range sortedKeys(s.Groups) {
+	for _, role := range slices.Sorted(maps.Keys(s.Groups)) {
 		if !slackGroupID.MatchString(s.Groups[role]) {
 			add("slack.groups.%s: %q is not a Slack user group id (like S0123ABCD)", role, s.Groups[role])
 		}
@@ -650,13 +651,4 @@ func validateVerify(at string, v *Verify, add func(string, ...any)) {
 	if needsSecret && !v.Secret.IsSet() {
 		add("%s.secret needs env, file or vault", at)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -1,6 +1,10 @@
 package config
 
-import "path/filepath"
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+)
 
 // DefaultEvidenceDir is where evidence is kept when the config names no
 // place, relative to the working directory.
@@ -83,7 +87,7 @@ func (c *Config) validateEvidence(add func(string, ...any)) {
 	if t := e.Signing.Transit; t != nil {
 		c.validateTransit("evidence.signing.transit", t, add)
 	}
-	for _, name := range sortedKeys(c.Attestation.Keys) {
+	for _, name := range slices.Sorted(maps.Keys(c.Attestation.Keys)) {
 		k := c.Attestation.Keys[name]
 		at := "attestation.keys." + name
 		if !sourceName.MatchString(name) {

@@ -87,7 +87,7 @@ func (c *Config) SlackChannels() map[string]string {
 
 // validateRoles checks that every role has members and at most one channel.
 func (c *Config) validateRoles(add func(string, ...any)) {
-	for _, name := range sortedKeys(c.Roles) {
+	for _, name := range slices.Sorted(maps.Keys(c.Roles)) {
 		r := c.Roles[name]
 		if len(r.Members) == 0 {
 			add("roles.%s: a role needs at least one member", name)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ type AWSAuth struct {
 
 // validateTargets checks every target's kind, URL and authentication.
 func validateTargets(targets map[string]Target, add func(string, ...any)) {
-	for _, name := range sortedKeys(targets) {
+	for _, name := range slices.Sorted(maps.Keys(targets)) {
 		t := targets[name]
 		at := "targets." + name
 		if !sourceName.MatchString(name) {

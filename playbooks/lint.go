@@ -211,7 +211,7 @@ func (l *linter) approval(path string, a *Approval, sc scope) {
 }
 
 func (l *linter) action(path, name string, with map[string]any, sc scope) {
-	for _, k := range sortedKeys(with) {
+	for _, k := range slices.Sorted(maps.Keys(with)) {
 		l.value(path+".with."+k, with[k], sc, nil)
 	}
 	catalog := l.c.opts.Catalog
@@ -237,7 +237,7 @@ func (l *linter) params(path string, spec *ActionSpec, with map[string]any) {
 	for i, p := range spec.Params {
 		names[i] = p.Name
 	}
-	for _, k := range sortedKeys(with) {
+	for _, k := range slices.Sorted(maps.Keys(with)) {
 		p := spec.Param(k)
 		if p == nil {
 			l.errorf(path+"."+k+"#key", "action %q has no parameter %q%s", spec.Name, k, diag.DidYouMean(k, names))
@@ -269,7 +269,7 @@ func (l *linter) value(path string, v any, sc scope, param *ParamSpec) {
 			l.value(fmt.Sprintf("%s[%d]", path, i), item, sc, nil)
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			l.value(path+"."+k, v[k], sc, nil)
 		}
 	}
@@ -494,13 +494,4 @@ func (l *linter) keyPath(n *yaml.Node) string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

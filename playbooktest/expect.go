@@ -3,7 +3,9 @@ package playbooktest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/aisoar/aisoar/workflows"
@@ -41,7 +43,7 @@ func (r *runner) compare(status *workflows.Status) []string {
 			add("failure_step: want %s, got %s (%s)", e.FailureStep, f.Step, f.Error)
 		}
 	}
-	for _, id := range sortedKeys(e.Steps) {
+	for _, id := range slices.Sorted(maps.Keys(e.Steps)) {
 		want, st := e.Steps[id], byID[id]
 		switch {
 		case st == nil:
@@ -50,7 +52,7 @@ func (r *runner) compare(status *workflows.Status) []string {
 			add("step %q: want %s, got %s%s", id, want, st.State, stepDetail(st))
 		}
 	}
-	for _, id := range sortedKeys(e.Calls) {
+	for _, id := range slices.Sorted(maps.Keys(e.Calls)) {
 		calls := r.calls[id]
 		if len(calls) == 0 {
 			add("call %q: want a call, got none%s", id, notRunDetail(byID[id]))
@@ -61,7 +63,7 @@ func (r *runner) compare(status *workflows.Status) []string {
 			add("call %q: %s", id, m)
 		}
 	}
-	for _, id := range sortedKeys(e.Attempts) {
+	for _, id := range slices.Sorted(maps.Keys(e.Attempts)) {
 		if want, got := e.Attempts[id], len(r.calls[id]); want != got {
 			add("attempts %q: want %d, got %d", id, want, got)
 		}
@@ -71,7 +73,7 @@ func (r *runner) compare(status *workflows.Status) []string {
 			add("not_called %q: want no call, got %d (the last with %s)", id, len(calls), format(normalize(calls[len(calls)-1].Params)))
 		}
 	}
-	for _, id := range sortedKeys(r.sc.Approvals) {
+	for _, id := range slices.Sorted(maps.Keys(r.sc.Approvals)) {
 		if !r.waited[id] {
 			add("approvals.%s: the step never waited for a decision%s", id, notRunDetail(byID[id]))
 		}
@@ -128,7 +130,7 @@ func subset(path string, want, got any) []string {
 		return []string{fmt.Sprintf("param %s: want %s, got %s", path, format(want), format(got))}
 	}
 	var out []string
-	keys := sortedKeys(wantMap)
+	keys := slices.Sorted(maps.Keys(wantMap))
 	for _, k := range keys {
 		p := k
 		if path != "" {
@@ -148,7 +150,7 @@ func keyList(m map[string]any) string {
 	if len(m) == 0 {
 		return "no parameters"
 	}
-	return strings.Join(sortedKeys(m), ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 // format writes a value as JSON.

@@ -2,6 +2,7 @@ package playbooktest
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func requireCoverage(t *testing.T, pb *playbooks.Playbook, suite *Suite) {
 
 func slicesValues[V any](m map[string]V) []V {
 	var out []V
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
 	}
 	return out

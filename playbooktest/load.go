@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -382,7 +383,7 @@ func (c *converter) check(suite *Suite) {
 		if sc.Inventory != "" {
 			c.inventory(sc, at+".inventory")
 		}
-		for _, id := range sortedKeys(sc.Actions) {
+		for _, id := range slices.Sorted(maps.Keys(sc.Actions)) {
 			stub, where := sc.Actions[id], at+".actions."+id
 			if stub == nil {
 				continue
@@ -394,7 +395,7 @@ func (c *converter) check(suite *Suite) {
 				c.at(where+".fail_attempts", "a failure that passes after retries must be retryable: drop retryable: false")
 			}
 		}
-		for _, id := range sortedKeys(sc.Approvals) {
+		for _, id := range slices.Sorted(maps.Keys(sc.Approvals)) {
 			if len(sc.Approvals[id]) == 0 {
 				c.at(at+".approvals."+id, "no decision: give {approve: true} or a list of them")
 			}
@@ -413,7 +414,7 @@ func (c *converter) check(suite *Suite) {
 		if e.State != "" && !slices.Contains(incidentStates, e.State) {
 			c.at(where+".state", "%q is not a final incident state (%s)%s", e.State, strings.Join(incidentStates, ", "), diag.DidYouMean(e.State, incidentStates))
 		}
-		for _, id := range sortedKeys(e.Steps) {
+		for _, id := range slices.Sorted(maps.Keys(e.Steps)) {
 			if state := e.Steps[id]; !slices.Contains(stepStates, state) {
 				c.at(where+".steps."+id, "%q is not a final step state (%s)%s", state, strings.Join(stepStates, ", "), diag.DidYouMean(state, stepStates))
 			}
@@ -455,13 +456,4 @@ func resolve(from, rel string) string {
 		return rel
 	}
 	return filepath.Join(filepath.Dir(from), rel)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

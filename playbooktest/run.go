@@ -538,21 +538,21 @@ func (sc *Scenario) check(pb *playbooks.Playbook) []string {
 		}
 		return true
 	}
-	for _, id := range sortedKeys(sc.Actions) {
+	for _, id := range slices.Sorted(maps.Keys(sc.Actions)) {
 		known("actions."+id, id)
 	}
-	for _, id := range sortedKeys(sc.Approvals) {
+	for _, id := range slices.Sorted(maps.Keys(sc.Approvals)) {
 		if part := "approvals." + id; known(part, id) && !slices.Contains(approvals, id) {
 			problems = append(problems, fmt.Sprintf("%s: %s: step %q of playbook %s asks for no approval (steps that do: %s)", sc.at(part), part, id, pb.ID, strings.Join(approvals, ", ")))
 		}
 	}
-	for _, id := range sortedKeys(sc.Expect.Steps) {
+	for _, id := range slices.Sorted(maps.Keys(sc.Expect.Steps)) {
 		known("expect.steps."+id, id)
 	}
-	for _, id := range sortedKeys(sc.Expect.Calls) {
+	for _, id := range slices.Sorted(maps.Keys(sc.Expect.Calls)) {
 		known("expect.calls."+id, id)
 	}
-	for _, id := range sortedKeys(sc.Expect.Attempts) {
+	for _, id := range slices.Sorted(maps.Keys(sc.Expect.Attempts)) {
 		known("expect.attempts."+id, id)
 	}
 	for i, id := range sc.Expect.NotCalled {
